@@ -1,0 +1,83 @@
+"""Roles are Django groups with a fixed name and a default set of permissions.
+
+Administrators may widen or narrow a role's permissions in the admin; the sync
+below only adds what a role is missing, it never removes what was granted.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "Administrator"
+    MANAGER = "Manager"
+    AGENT = "Agent"
+    PORTAL = "Portal user"
+
+
+STAFF_ROLES = (Role.ADMINISTRATOR, Role.MANAGER, Role.AGENT)
+
+# "app_label.codename" for each role. Administrators get every permission.
+ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.AGENT: {
+        "accounts.access_staff_ui",
+        "partners.view_partner",
+        "partners.add_partner",
+        "partners.change_partner",
+        "partners.export_partner",
+        "partners.view_category",
+        "partners.add_timelineentry",
+        "partners.view_timelineentry",
+        "partners.add_membership",
+        "partners.change_membership",
+        "partners.delete_membership",
+    },
+    Role.MANAGER: {
+        "partners.archive_partner",
+        "partners.merge_partner",
+        "partners.add_category",
+        "partners.change_category",
+    },
+    Role.PORTAL: set(),
+}
+# Managers can do everything agents can.
+ROLE_PERMISSIONS[Role.MANAGER] |= ROLE_PERMISSIONS[Role.AGENT]
+
+
+def _permissions(names: set[str]) -> list[Permission]:
+    query = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query))
+
+
+def roles_sync() -> dict[Role, Group]:
+    """Create the role groups and grant them their default permissions."""
+    groups: dict[Role, Group] = {}
+    for role in Role:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        if role is Role.ADMINISTRATOR:
+            perms = list(Permission.objects.all())
+        else:
+            perms = _permissions(ROLE_PERMISSIONS[role])
+        group.permissions.add(*perms)
+        groups[role] = group
+    return groups
+
+
+def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
+    # post_migrate fires once per app; wait for the last so every permission exists.
+    from django.apps import apps
+
+    if sender is not list(apps.get_app_configs())[-1]:
+        return
+    using = kwargs.get("using", "default")
+    if using != "default":
+        return
+    roles_sync()

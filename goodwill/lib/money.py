@@ -1,0 +1,55 @@
+"""Currencies (ISO 4217)."""
+
+from __future__ import annotations
+
+# The currencies Goodwill offers in choice lists: the world's most traded, plus
+# those of every EU/EEA member and of the larger economies of each continent.
+CURRENCIES: dict[str, str] = {
+    "AED": "UAE dirham",
+    "ARS": "Argentine peso",
+    "AUD": "Australian dollar",
+    "BGN": "Bulgarian lev",
+    "BRL": "Brazilian real",
+    "CAD": "Canadian dollar",
+    "CHF": "Swiss franc",
+    "CLP": "Chilean peso",
+    "CNY": "Chinese yuan",
+    "COP": "Colombian peso",
+    "CZK": "Czech koruna",
+    "DKK": "Danish krone",
+    "EGP": "Egyptian pound",
+    "EUR": "Euro",
+    "GBP": "Pound sterling",
+    "HKD": "Hong Kong dollar",
+    "HUF": "Hungarian forint",
+    "IDR": "Indonesian rupiah",
+    "ILS": "Israeli new shekel",
+    "INR": "Indian rupee",
+    "ISK": "Icelandic króna",
+    "JPY": "Japanese yen",
+    "KES": "Kenyan shilling",
+    "KRW": "South Korean won",
+    "MAD": "Moroccan dirham",
+    "MXN": "Mexican peso",
+    "MYR": "Malaysian ringgit",
+    "NGN": "Nigerian naira",
+    "NOK": "Norwegian krone",
+    "NZD": "New Zealand dollar",
+    "PEN": "Peruvian sol",
+    "PHP": "Philippine peso",
+    "PLN": "Polish złoty",
+    "RON": "Romanian leu",
+    "RSD": "Serbian dinar",
+    "SAR": "Saudi riyal",
+    "SEK": "Swedish krona",
+    "SGD": "Singapore dollar",
+    "THB": "Thai baht",
+    "TRY": "Turkish lira",
+    "TWD": "New Taiwan dollar",
+    "UAH": "Ukrainian hryvnia",
+    "USD": "US dollar",
+    "VND": "Vietnamese đồng",
+    "ZAR": "South African rand",
+}
+
+CURRENCY_CHOICES = [(code, f"{code} — {name}") for code, name in CURRENCIES.items()]
