@@ -1,0 +1,88 @@
+"""Shared fixtures: the personas, and the switches for real services.
+
+Personas (healthchecks-style): alice is an administrator, maria a manager,
+bob an agent, charlie a logged-in user with no role, paula a portal user.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+from django.test import Client
+
+from goodwill.accounts.models import User
+from goodwill.accounts.roles import Role
+from tests.factories import PASSWORD, UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Serve static files from the source tree (no collectstatic), and keep files
+    the tests write out of the checkout. tests/test_static.py checks that the
+    production manifest storage builds."""
+    from django.conf import settings
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="goodwill-test-media-")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return UserFactory(username="alice", first_name="Alice", roles=[Role.ADMINISTRATOR])
+
+
+@pytest.fixture
+def maria(db: None) -> User:
+    return UserFactory(username="maria", first_name="Maria", roles=[Role.MANAGER])
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(username="bob", first_name="Bob", roles=[Role.AGENT])
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return UserFactory(username="charlie", first_name="Charlie", roles=[])
+
+
+@pytest.fixture
+def paula(db: None) -> User:
+    return UserFactory(username="paula", first_name="Paula", roles=[Role.PORTAL])
+
+
+def login(user: User) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def alice_client(alice: User) -> Client:
+    return login(alice)
+
+
+@pytest.fixture
+def maria_client(maria: User) -> Client:
+    return login(maria)
+
+
+@pytest.fixture
+def bob_client(bob: User) -> Client:
+    return login(bob)
+
+
+@pytest.fixture
+def charlie_client(charlie: User) -> Client:
+    return login(charlie)
+
+
+@pytest.fixture
+def paula_client(paula: User) -> Client:
+    return login(paula)
