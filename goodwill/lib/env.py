@@ -114,6 +114,11 @@ def database_from_url(url: str, *, conn_max_age: int) -> dict[str, Any]:
             raise ImproperlyConfigured("DATABASE_URL must name an SQLite file, not memory")
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         config["CONN_MAX_AGE"] = 0
+        # Tests use a file too (not memory), so that the live server, the browser
+        # and a worker thread all see the same database; one per test process, so
+        # that two test runs on one machine do not collide.
+        test_name = Path(name).with_name(f"{Path(name).stem}-test-{os.getpid()}.sqlite3")
+        config["TEST"] = {"NAME": str(test_name)}
         config["OPTIONS"] = {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
