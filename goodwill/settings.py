@@ -204,6 +204,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Partners, cases and the rest of Goodwill, over HTTP.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["goodwill.api.permissions.IsStaffRole"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -1,0 +1,143 @@
+"""Every staff page refuses outsiders: users without a role, portal users and
+anonymous visitors. The list of pages comes from the URL configuration itself,
+so a new view is covered the moment it is routed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from goodwill.accounts.models import User
+from goodwill.partners import services
+from goodwill.partners.models import Membership, Partner, PartnerExport, TimelineEntry
+from tests.factories import PartnerFactory, PersonFactory
+
+# Open to every logged-in account by design: their own password and profile,
+# logging out, and the login/reset flow itself. The schema lists no data.
+PUBLIC_OR_SELF = {
+    "home",
+    "healthz",
+    "accounts:login",
+    "accounts:logout",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
+    "accounts:password_change",
+    "accounts:password_change_done",
+    "accounts:profile",
+}
+
+
+def _named_routes() -> list[tuple[str, str]]:
+    """(name, route pattern) for every named URL outside the Django admin."""
+    found: list[tuple[str, str]] = []
+
+    def walk(patterns: list[Any], namespace: str, prefix: str) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.app_name == "admin":
+                    continue
+                ns = entry.namespace or namespace
+                walk(entry.url_patterns, ns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern) and entry.name:
+                name = f"{namespace}:{entry.name}" if namespace else entry.name
+                found.append((name, prefix + str(entry.pattern)))
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+STAFF_ROUTES = [(n, r) for n, r in _named_routes() if n not in PUBLIC_OR_SELF]
+
+
+@pytest.fixture
+def objects(alice: User) -> dict[str, int]:
+    company = PartnerFactory(name="Acme")
+    PersonFactory(name="Pat", companies=[services.MembershipInput(company=company)])
+    export = services.partner_export_request(by=alice, filters={}, fmt="csv")
+    return {
+        "pk": company.pk,
+        "membership": Membership.objects.get().pk,
+        "export": export.pk,
+    }
+
+
+def _state() -> tuple[int, ...]:
+    return (
+        Partner.objects.filter(active=True).count(),
+        TimelineEntry.objects.count(),
+        Membership.objects.count(),
+        PartnerExport.objects.count(),
+    )
+
+
+def _url(route: str, objects: dict[str, int]) -> str:
+    path = "/" + route
+    if "contacts/<int:pk>" in route:
+        return path.replace("<int:pk>", str(objects["membership"]))
+    if "exports/<int:pk>" in route:
+        return path.replace("<int:pk>", str(objects["export"]))
+    return path.replace("<int:pk>", str(objects["pk"]))
+
+
+def test_the_route_list_is_not_empty() -> None:
+    """The enumeration finds the partner pages and the API (guards the test itself)."""
+    names = {name for name, _ in STAFF_ROUTES}
+    assert {"partners:list", "partners:detail", "partners:export_download"} <= names
+    assert len(STAFF_ROUTES) >= 15
+
+
+@pytest.mark.parametrize(("name", "route"), STAFF_ROUTES, ids=[n for n, _ in STAFF_ROUTES])
+@pytest.mark.parametrize("persona", ["charlie", "paula"])
+def test_outsiders_are_refused(
+    name: str, route: str, persona: str, objects: dict[str, int], request: pytest.FixtureRequest
+) -> None:
+    """A user without a staff role gets 403 on GET and on POST, and nothing changes."""
+    client: Client = request.getfixturevalue(f"{persona}_client")
+    url = _url(route, objects)
+    before = _state()
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code in {401, 403, 405}, (method, url, response.status_code)
+        if response.status_code == 405:
+            continue
+        assert response.status_code != 200
+    assert _state() == before
+
+
+@pytest.mark.parametrize(("name", "route"), STAFF_ROUTES, ids=[n for n, _ in STAFF_ROUTES])
+def test_anonymous_visitors_must_log_in(name: str, route: str, objects: dict[str, int]) -> None:
+    """Pages send anonymous visitors to the login page; the API answers 401/403."""
+    response = Client().get(_url(route, objects))
+    if route.startswith("api/"):
+        assert response.status_code in {401, 403}
+    else:
+        assert response.status_code in {302, 405}
+        if response.status_code == 302:
+            assert response["Location"].startswith("/accounts/login/")
+
+
+def test_portal_users_and_outsiders_are_kept_out_of_the_admin(
+    charlie_client: Client, paula_client: Client, bob_client: Client, alice_client: Client
+) -> None:
+    """Only administrators reach the Django admin; other accounts get a 403, never a
+    login loop, and anonymous visitors are sent to the one login page."""
+    for client in (charlie_client, paula_client, bob_client):
+        response = client.get("/admin/", follow=True)
+        assert response.status_code == 403
+        assert "for administrators only" in response.content.decode()
+    response = Client().get("/admin/", follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/login/?next=/admin/"
+    assert alice_client.get("/admin/").status_code == 200
+
+
+def test_home_tells_outsiders_why(charlie_client: Client, bob_client: Client) -> None:
+    """Staff land on their work; an account without a role sees an explanation (403)."""
+    assert bob_client.get("/")["Location"] == "/partners/"
+    response = charlie_client.get("/")
+    assert response.status_code == 403
+    assert "no access to the staff interface" in response.content.decode()
