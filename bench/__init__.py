@@ -1,0 +1,1 @@
+"""Benchmarks and their data generator; each prints its figures as plain text."""
