@@ -212,10 +212,13 @@ class PartnerFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, categories: list[tuple[int, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         category = cast(forms.TypedChoiceField, self.fields["category"])
-        category.choices = [("", "Any category"), *category_choices()]
+        choices = category_choices() if categories is None else categories
+        category.choices = [("", "Any category"), *choices]
 
     def filters(self) -> PartnerFilters:
         """The valid part of the query: each bad field falls back to its default."""

@@ -68,7 +68,9 @@ def _apply_errors(error: ValidationError, *forms: Any) -> None:
 @staff_required
 def partner_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     check_partner_action(request.user, "view")
-    form = PartnerFilterForm(request.GET)
+    paths = selectors.category_paths()
+    choices = sorted(paths.items(), key=lambda item: item[1].casefold())
+    form = PartnerFilterForm(request.GET, categories=choices)
     filters = form.filters()
     try:
         page = selectors.partner_list_page(filters=filters, cursor=request.GET.get("cursor"))
@@ -82,8 +84,8 @@ def partner_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "page": page,
         "query": urlencode(query),
         "query_without_sort": urlencode({k: v for k, v in query.items() if k != "sort"}),
-        "category_paths": selectors.category_paths() if page.items else {},
-        "bulk_categories": selectors.category_choices(),
+        "category_paths": paths,
+        "bulk_categories": choices,
         "can_archive": can_partner(request.user, "archive"),
         "can_export": can_partner(request.user, "export"),
         "can_create": can_partner(request.user, "create"),

@@ -272,7 +272,8 @@ def test_merge_moves_everything_and_archives_the_duplicate(maria: User) -> None:
     assert keep.phone == "+442079460958"
     assert keep.city == "London"
     assert list(keep.categories.all()) == [gold]
-    assert keep.is_supplier and keep.vat == "GB1"
+    assert keep.is_supplier
+    assert keep.vat == "GB1"
     assert keep.members.get().person.name == "Contact"
     assert keep.subsidiaries.get().name == "Subsidiary"
     assert keep.timeline.filter(body="Met at the fair").exists()
@@ -335,7 +336,9 @@ def test_bulk_actions_have_a_ceiling(bob: User) -> None:
 
 
 def test_category_save_refuses_loops_duplicates_and_slashes(alice: User) -> None:
-    top = services.category_save(category=CategoryFactory.build(), by=alice, name="Top", parent=None)
+    top = services.category_save(
+        category=CategoryFactory.build(), by=alice, name="Top", parent=None
+    )
     child = services.category_save(
         category=CategoryFactory.build(), by=alice, name="Child", parent=top
     )
