@@ -75,7 +75,8 @@ def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
     # post_migrate fires once per app; wait for the last so every permission exists.
     from django.apps import apps
 
-    if sender is not list(apps.get_app_configs())[-1]:
+    with_models = [a for a in apps.get_app_configs() if a.models_module is not None]
+    if sender is not with_models[-1]:
         return
     using = kwargs.get("using", "default")
     if using != "default":

@@ -6,10 +6,11 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from goodwill.accounts.forms import QueuedPasswordResetForm
 from goodwill.accounts.permissions import can_use_staff_ui
 
 
@@ -35,10 +36,19 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "accounts/emails/password_reset-body.html"
     subject_template_name = "accounts/emails/password_reset-subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+    form_class = QueuedPasswordResetForm
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         site = urlsplit(settings.SITE_URL)
-        self.domain_override = site.netloc
-        self.use_https = site.scheme == "https"
-        self.extra_email_context = {"site_name": settings.SITE_NAME}
-        return super().form_valid(form)
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            html_email_template_name=self.html_email_template_name,
+            extra_email_context={"site_name": settings.SITE_NAME},
+            request=self.request,
+        )
+        return HttpResponseRedirect(self.get_success_url())

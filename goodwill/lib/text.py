@@ -26,12 +26,26 @@ _SPECIAL_FOLDS = str.maketrans(
 )  # fmt: skip
 
 
-def fold(value: str) -> str:
-    """Lower-case, strip accents and squeeze spaces: "  Zoë  MÜLLER " -> "zoe muller"."""
-    value = value.translate(_SPECIAL_FOLDS)
-    decomposed = unicodedata.normalize("NFKD", value)
+def _fold_once(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", stripped.casefold()).strip()
+    return _SPACES.sub(" ", stripped.translate(_SPECIAL_FOLDS)).strip()
+
+
+def fold(value: str) -> str:
+    """Lower-case, strip accents and squeeze spaces: "  Zoë  MÜLLER " -> "zoe muller".
+
+    Stored text and search terms go through the same function, so a search for
+    "muller" finds "Müller". Repeated until stable (a few characters, such as "Þ",
+    only fold fully on a second pass).
+    """
+    result = _fold_once(value)
+    for _ in range(3):
+        again = _fold_once(result)
+        if again == result:
+            break
+        result = again
+    return result
 
 
 def name_key(name: str) -> str:
