@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
 from goodwill.accounts.permissions import can_use_staff_ui
+
+if TYPE_CHECKING:
+    from goodwill.accounts.models import User
 
 
 class IsStaffRole(BasePermission):
@@ -14,3 +18,8 @@ class IsStaffRole(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return can_use_staff_ui(request.user)
+
+
+def staff_user(request: Request) -> User:
+    """The user of a request that ``IsStaffRole`` let through: a real, active staff user."""
+    return cast("User", request.user)
