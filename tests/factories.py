@@ -49,7 +49,9 @@ def _system_user() -> User:
 
 
 class PartnerFactory(factory.Factory):
-    """``PartnerFactory(name=..., emails=["a@b.c"], phones=["+44…"], city="Paris", country="FR")``."""
+    """``PartnerFactory(name=..., emails=["a@b.c"], phones=["+44…"], city="Paris")``.
+
+    ``city`` (with ``country``) becomes an address; other keywords go to the service."""
 
     class Meta:
         model = Partner

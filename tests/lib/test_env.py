@@ -96,7 +96,7 @@ def test_email_urls() -> None:
     assert (smtp["EMAIL_HOST_USER"], smtp["EMAIL_HOST_PASSWORD"]) == ("me@x.example", "p@ss")
     assert smtp["EMAIL_TIMEOUT"] == 5
     assert email_from_url("smtps://mail.example")["EMAIL_PORT"] == 465
-    assert email_from_url("file:///tmp/outbox")["EMAIL_FILE_PATH"] == "/tmp/outbox"
+    assert email_from_url("file:///srv/outbox")["EMAIL_FILE_PATH"] == "/srv/outbox"
     assert email_from_url("console:")["EMAIL_BACKEND"].endswith("console.EmailBackend")
 
 
