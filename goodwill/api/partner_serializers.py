@@ -34,6 +34,7 @@ MAX_PHONES = 20
 MAX_ADDRESSES = 10
 MAX_CATEGORIES = 100
 MAX_COMPANIES = 20
+MAX_ID = 2**63 - 1  # the largest BigAutoField id; larger ones overflow the database driver
 
 
 # --------------------------------------------------------------------------
@@ -44,7 +45,7 @@ MAX_COMPANIES = 20
 class CategoryIdsField(serializers.ListField):
     """Category ids in, ``Category`` objects out, loaded in one query."""
 
-    child = serializers.IntegerField(min_value=1)
+    child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     def to_internal_value(self, data: Any) -> list[Category]:
         ids = list(dict.fromkeys(super().to_internal_value(data)))
@@ -312,7 +313,13 @@ class PartnerDetailSerializer(PartnerSummarySerializer):
     currency = serializers.CharField(read_only=True)
     channel = serializers.CharField(read_only=True)
     state_of_mind = serializers.DecimalField(
-        max_digits=3, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+        max_digits=3,
+        decimal_places=2,
+        min_value=0,
+        max_value=1,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
     )
     notes = serializers.CharField(read_only=True)
     merged_into = PartnerRefSerializer(
