@@ -8,23 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from goodwill.accounts.roles import Role
 
 if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
     from goodwill.accounts.models import User
 
     class AuthenticatedHttpRequest(HttpRequest):
         user: User
+        htmx: HtmxDetails
 else:
     AuthenticatedHttpRequest = HttpRequest
 
 P = ParamSpec("P")
+R = TypeVar("R", bound=HttpResponseBase)
 STAFF_PERMISSION = "accounts.access_staff_ui"
 
 
@@ -67,15 +72,15 @@ def require_perm(user: Any, perm: str) -> None:
 
 
 def staff_required(
-    view: Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    view: Callable[Concatenate[AuthenticatedHttpRequest, P], R],
+) -> Callable[Concatenate[HttpRequest, P], R]:
     """Log in first; then only users with a staff role get through (403 otherwise)."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> R:
         if not can_use_staff_ui(request.user):
             raise PermissionDenied("Your account has no access to the staff interface.")
         return view(request, *args, **kwargs)  # type: ignore[arg-type]
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

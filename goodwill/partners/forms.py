@@ -65,6 +65,17 @@ class PartnerChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
+class CategoriesField(forms.ModelMultipleChoiceField):
+    """Categories labelled with their full path, "Industry / Retail"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Category.objects.all(), **kwargs)
+        self.paths: dict[int, str] = {}
+
+    def label_from_instance(self, obj: Category) -> str:
+        return self.paths.get(obj.pk, obj.name)
+
+
 class PartnerForm(forms.Form):
     kind = forms.ChoiceField(choices=Partner.Kind.choices, widget=forms.RadioSelect)
     name = forms.CharField(max_length=200)
@@ -73,10 +84,8 @@ class PartnerForm(forms.Form):
     is_supplier = forms.BooleanField(required=False, label="Supplier")
     is_employee = forms.BooleanField(required=False, label="Employee")
     is_prospect = forms.BooleanField(required=False, label="Prospect")
-    categories = forms.ModelMultipleChoiceField(
-        queryset=Category.objects.all(),
-        required=False,
-        widget=forms.SelectMultiple(attrs={"data-tags": "categories"}),
+    categories = CategoriesField(
+        required=False, widget=forms.SelectMultiple(attrs={"data-tags": "categories"})
     )
     website = forms.CharField(max_length=300, required=False)
     vat = forms.CharField(max_length=40, required=False, label="VAT / tax id")
@@ -90,9 +99,7 @@ class PartnerForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        paths = dict(category_choices())
-        categories = cast(forms.ModelMultipleChoiceField, self.fields["categories"])
-        categories.label_from_instance = lambda c: paths.get(c.pk, c.name)  # type: ignore[method-assign]
+        cast(CategoriesField, self.fields["categories"]).paths = dict(category_choices())
 
     @classmethod
     def initial_for(cls, partner: Partner) -> dict[str, Any]:

@@ -231,7 +231,7 @@ class Address(models.Model):
         city_line = " ".join(part for part in (self.zip, self.city) if part)
         parts = [self.street, self.street2, city_line, self.state]
         if self.country:
-            parts.append(str(self.country.name))
+            parts.append(str(self.country.name))  # type: ignore[attr-defined]
         return [p for p in parts if p]
 
 

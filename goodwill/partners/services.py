@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -67,7 +67,7 @@ EDITABLE_FIELDS = (
     "notes",
 )
 _LANGUAGES = {code for code, _ in LANGUAGE_CHOICES}
-_ADDRESS_KIND_ORDER = [
+_ADDRESS_KIND_ORDER: list[str] = [
     Address.Kind.CONTACT,
     Address.Kind.INVOICE,
     Address.Kind.DELIVERY,
@@ -513,7 +513,7 @@ def _display(partner: Partner, field: str, value: Any) -> str:
 
 
 def _label(field: str) -> str:
-    name = str(Partner._meta.get_field(field).verbose_name)
+    name = str(cast(models.Field, Partner._meta.get_field(field)).verbose_name)
     return name[:1].upper() + name[1:]
 
 
@@ -567,13 +567,13 @@ def partner_create(
     ``companies`` makes a person a contact of those companies in the same step.
     """
     errors = _Errors()
-    values = errors.collect(
+    values: dict[str, Any] = errors.collect(
         lambda: _clean_fields({"kind": kind, "name": name, **fields}, partner=None), {}
     )
-    address_rows = errors.collect(lambda: _clean_addresses(addresses), [])
+    address_rows: list[AddressInput] = errors.collect(lambda: _clean_addresses(addresses), [])
     region = _phone_region(address_rows, None)
-    email_rows = errors.collect(lambda: _clean_emails(emails), [])
-    phone_rows = errors.collect(lambda: _clean_phones(phones, region=region), [])
+    email_rows: list[EmailInput] = errors.collect(lambda: _clean_emails(emails), [])
+    phone_rows: list[PhoneInput] = errors.collect(lambda: _clean_phones(phones, region=region), [])
     if companies and values.get("kind", kind) != Partner.Kind.PERSON:
         errors.add("companies", "Only a person can be a contact of a company.")
     errors.raise_if_any()
@@ -627,15 +627,19 @@ def partner_update(
         _check_kind_change(partner, fields["kind"])
 
     errors = _Errors()
-    values = errors.collect(lambda: _clean_fields(fields, partner=partner), {})
-    address_rows = (
-        None if addresses is None else errors.collect(lambda: _clean_addresses(addresses), [])
-    )
+    values: dict[str, Any] = errors.collect(lambda: _clean_fields(fields, partner=partner), {})
+    address_rows: list[AddressInput] | None = None
+    email_rows: list[EmailInput] | None = None
+    phone_rows: list[PhoneInput] | None = None
+    if addresses is not None:
+        address_rows = errors.collect(lambda: _clean_addresses(addresses), list[AddressInput]())
     region = _phone_region(address_rows or [], partner)
-    email_rows = None if emails is None else errors.collect(lambda: _clean_emails(emails), [])
-    phone_rows = (
-        None if phones is None else errors.collect(lambda: _clean_phones(phones, region=region), [])
-    )
+    if emails is not None:
+        email_rows = errors.collect(lambda: _clean_emails(emails), list[EmailInput]())
+    if phones is not None:
+        phone_rows = errors.collect(
+            lambda: _clean_phones(phones, region=region), list[PhoneInput]()
+        )
     errors.raise_if_any()
 
     changes: list[dict[str, str]] = []

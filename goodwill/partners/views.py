@@ -3,12 +3,14 @@ service or a selector, and render; nothing else happens here."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -105,7 +107,7 @@ def partner_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect(back)
     action = form.cleaned_data["action"]
     check_partner_action(request.user, "archive" if action == "archive" else "change")
@@ -143,14 +145,16 @@ def partner_autocomplete(request: AuthenticatedHttpRequest) -> JsonResponse:
                     "value": p.pk,
                     "text": p.name,
                     "kind": p.kind,
-                    "where": ", ".join(
-                        x for x in (p.city, p.country.name if p.country else "") if x
-                    ),
+                    "where": ", ".join(x for x in (p.city, _country_name(p)) if x),
                 }
                 for p in partners
             ]
         }
     )
+
+
+def _country_name(partner: Partner) -> str:
+    return str(partner.country.name) if partner.country else ""  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------
@@ -241,7 +245,9 @@ def partner_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                         by=request.user,
                         categories=list(form.cleaned_data["categories"]),
                         companies=companies,
-                        **rows,
+                        emails=rows["emails"],
+                        phones=rows["phones"],
+                        addresses=rows["addresses"],
                         **form.service_fields(),
                     )
                 except ValidationError as exc:
@@ -269,14 +275,9 @@ def partner_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def partner_duplicates(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The live "already exists?" panel beside the create form (htmx)."""
     check_partner_action(request.user, "view")
-    emails = [
-        v for k, v in request.POST.items() if k.startswith("emails-") and k.endswith("-email") and v
-    ]
-    phones = [
-        v
-        for k, v in request.POST.items()
-        if k.startswith("phones-") and k.endswith("-number") and v
-    ]
+    fields = {key: str(request.POST.get(key, "")) for key in request.POST}
+    emails = [v for k, v in fields.items() if re.fullmatch(r"emails-\d+-email", k) and v]
+    phones = [v for k, v in fields.items() if re.fullmatch(r"phones-\d+-number", k) and v]
     duplicates = selectors.partner_duplicates(
         name=request.POST.get("name", "")[:200], emails=emails[:20], phones=phones[:20]
     )
@@ -289,7 +290,7 @@ def partner_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if partner.merged_into_id:
         messages.error(request, f"{partner.name} was merged into another partner.")
         return redirect("partners:detail", pk=partner.pk)
-    initial = {
+    initial: dict[str, list[dict[str, Any]]] = {
         "emails": [
             {"email": e.email, "kind": e.kind, "primary": e.is_primary}
             for e in partner.emails.all()
@@ -397,7 +398,7 @@ def partner_note_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     if not request.htmx:
         if entry is None:
             for error in form.errors.values():
-                messages.error(request, error[0])
+                messages.error(request, str(error[0]))
         else:
             messages.success(request, "Note added.")
         return redirect("partners:detail", pk=partner.pk)
@@ -574,7 +575,7 @@ def export_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @staff_required
-def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     export = get_export_for_user(request.user, pk)
     if not export.file:
         raise Http404("This export has no file yet.")
