@@ -299,8 +299,21 @@ class PartnerSummarySerializer(serializers.Serializer):
         return partner_url(partner.pk, self.context.get("request"))
 
 
+class PartnerActionsSerializer(serializers.Serializer):
+    """What the requesting user's role allows on partners, for showing the right buttons."""
+
+    change = serializers.BooleanField(read_only=True)
+    note = serializers.BooleanField(read_only=True)
+    archive = serializers.BooleanField(read_only=True, help_text="Archive and restore.")
+    merge = serializers.BooleanField(read_only=True)
+
+
 class PartnerDetailSerializer(PartnerSummarySerializer):
-    """Everything about one partner."""
+    """Everything about one partner.
+
+    The context holds ``category_paths`` and ``allowed`` (``PartnerActionsSerializer``'s
+    keys, each true or false).
+    """
 
     parent = PartnerRefSerializer(read_only=True, allow_null=True)
     is_customer = serializers.BooleanField(read_only=True)
@@ -334,6 +347,11 @@ class PartnerDetailSerializer(PartnerSummarySerializer):
     members = MemberSerializer(many=True, read_only=True, help_text="For a company: its contacts.")
     subsidiaries = PartnerRefSerializer(many=True, read_only=True)
     created_by = UserRefSerializer(read_only=True, allow_null=True)
+    allowed = serializers.SerializerMethodField()
+
+    @extend_schema_field(PartnerActionsSerializer)
+    def get_allowed(self, partner: Partner) -> dict[str, bool]:
+        return dict(self.context["allowed"])
 
 
 class ChangeSerializer(serializers.Serializer):

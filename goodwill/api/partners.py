@@ -3,8 +3,9 @@
 Authentication
     Send a token, ``Authorization: Token <key>``, or use the session cookie of a
     logged-in browser (which then also needs the CSRF token on writes). An
-    administrator creates tokens in the admin, under *Auth Token › Tokens*; a
-    token acts as its user, with that user's role. Portal users and users with
+    administrator creates tokens in the admin (``/admin/``, *Auth Token › Tokens*,
+    one per user); a token acts as its user, with that user's role. Deleting the
+    token revokes it. Portal users and users with
     no role are refused (403) everywhere, and so is a request without valid
     credentials (403: session authentication comes first, and it sends no
     ``WWW-Authenticate`` challenge that a 401 would need).
@@ -41,10 +42,12 @@ Writing
                   "categories": [3]}' \\
              https://crm.example.com/api/partners/
 
-    Phones come back in E.164 (``number``) and for display (``display``). A person
-    can be linked to companies on creation with
-    ``"companies": [{"company": 12, "job_title": "Buyer"}]``.
-    Every change is recorded on the partner's timeline with the old and new values.
+    A phone number without its +country code is read as a number of the country
+    of the partner's first address. Phones come back in E.164 (``number``) and
+    for display (``display``). A person can be linked to companies on creation
+    with ``"companies": [{"company": 12, "job_title": "Buyer"}]``. Every change is
+    recorded on the partner's timeline with the old and new values. A partner's
+    ``allowed`` says which of change, note, archive and merge your role may do.
 
 Errors
     Every error is ``{"detail": "…"}``; a 400 adds ``"errors": {"field": ["…"]}``
@@ -54,6 +57,8 @@ Errors
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
@@ -80,7 +85,11 @@ from goodwill.api.serializers import ErrorSerializer
 from goodwill.partners import selectors, services
 from goodwill.partners.forms import PartnerFilterForm
 from goodwill.partners.models import Category, Partner
-from goodwill.partners.permissions import check_partner_action, get_partner_for_user
+from goodwill.partners.permissions import (
+    can_partner,
+    check_partner_action,
+    get_partner_for_user,
+)
 
 TAGS = ["partners"]
 REFUSED = {403: ErrorSerializer}
@@ -106,6 +115,8 @@ FILTERS = [
     OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.SORTS), default="name"),
     CURSOR,
 ]
+# What the detail tells the client it may do next (``can_partner``'s actions).
+DETAIL_ACTIONS = ("change", "note", "archive", "merge")
 # Errors that services report on a membership of ``partner_create(companies=...)``.
 MEMBERSHIP_ERROR_KEYS = {"company", "person", "work_email", "work_phone"}
 
@@ -116,10 +127,17 @@ def _detail(request: Request, pk: int, *, status_code: int = status.HTTP_200_OK)
     Only called once the permission helper has let the request through.
     """
     partner = selectors.partner_detail_queryset().get(pk=pk)
-    context = {"request": request, "category_paths": selectors.category_paths()}
-    data = PartnerDetailSerializer(partner, context=context).data
+    data = PartnerDetailSerializer(partner, context=_detail_context(request)).data
     headers = {"Location": data["url"]} if status_code == status.HTTP_201_CREATED else None
     return Response(data, status=status_code, headers=headers)
+
+
+def _detail_context(request: Request) -> dict[str, Any]:
+    return {
+        "request": request,
+        "category_paths": selectors.category_paths(),
+        "allowed": {action: can_partner(request.user, action) for action in DETAIL_ACTIONS},
+    }
 
 
 # --------------------------------------------------------------------------
@@ -225,8 +243,7 @@ def partner_detail(request: Request, pk: int) -> Response:
         )
         return _detail(request, partner.pk)
     partner = get_partner_for_user(request.user, pk, queryset=selectors.partner_detail_queryset())
-    context = {"request": request, "category_paths": selectors.category_paths()}
-    return Response(PartnerDetailSerializer(partner, context=context).data)
+    return Response(PartnerDetailSerializer(partner, context=_detail_context(request)).data)
 
 
 # --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 import yaml
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from drf_spectacular.validation import validate_schema
 from rest_framework.authtoken.models import Token
@@ -458,6 +459,17 @@ def test_detail_shows_everything(bob_api: APIClient) -> None:
     assert person["memberships"][0]["company"]["name"] == "Initech"
 
 
+def test_detail_says_what_the_role_allows(bob_api: APIClient, maria_api: APIClient) -> None:
+    """allowed mirrors the role: an agent may change and note, a manager also archive and merge."""
+    partner = PartnerFactory(name="Initech")
+
+    bob = bob_api.get(f"/api/partners/{partner.pk}/").json()["allowed"]
+    maria = maria_api.get(f"/api/partners/{partner.pk}/").json()["allowed"]
+
+    assert bob == {"change": True, "note": True, "archive": False, "merge": False}
+    assert maria == {"change": True, "note": True, "archive": True, "merge": True}
+
+
 def test_detail_of_a_missing_partner_is_404(bob_api: APIClient) -> None:
     """An id that does not exist is a 404 with a message."""
     response = bob_api.get("/api/partners/999999/")
@@ -814,6 +826,16 @@ def test_token_authentication(bob: User) -> None:
     assert created.json()["created_by"]["username"] == "bob"
     assert refused.status_code == 403
     assert refused.json() == {"detail": "Invalid token."}
+
+
+def test_administrators_create_tokens_in_the_admin(alice_client: Client, bob: User) -> None:
+    """Tokens are made in the admin (Auth Token › Tokens), as the API's docs say."""
+    page = alice_client.get("/admin/authtoken/tokenproxy/add/")
+    created = alice_client.post("/admin/authtoken/tokenproxy/add/", {"user": bob.pk})
+
+    assert page.status_code == 200
+    assert created.status_code == 302
+    assert Token.objects.filter(user=bob).exists()
 
 
 def test_token_of_a_portal_user_is_refused(paula: User) -> None:
