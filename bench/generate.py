@@ -225,6 +225,8 @@ def _phone_pools(rng: random.Random, per_pool: int) -> dict[tuple[str, str], lis
             example = phonenumbers.example_number_for_type(region, number_type)
             if example is None:
                 example = phonenumbers.example_number(region)
+            if example is None:
+                raise RuntimeError(f"phonenumbers has no example number for {region}")
             base = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
             tail = min(5, len(base) - 5)
             seen: set[str] = set()
