@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -44,25 +45,34 @@ class Page(Generic[M]):
 
 def _encode(value: Any, pk: int, position: int, direction: str) -> str:
     if isinstance(value, datetime.datetime):
-        payload = {"t": value.isoformat(), "i": pk, "p": position, "d": direction}
-    else:
-        payload = {"v": value, "i": pk, "p": position, "d": direction}
+        value = value.isoformat()
+    payload = {"v": value, "i": pk, "p": position, "d": direction}
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[Any, int, int, str]:
+_INVALID = "This page link is no longer valid."
+
+
+def _decode(cursor: str, field: models.Field) -> tuple[Any, int, int, str]:
+    """Read a cursor, converting its value to the sort field's type. Anything off raises
+    BadCursor, so a hand-edited link never reaches the database (or a 500 page)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
-        value = datetime.datetime.fromisoformat(payload["t"]) if "t" in payload else payload["v"]
         pk, position, direction = int(payload["i"]), int(payload["p"]), payload["d"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise BadCursor("This page link is no longer valid.") from None
-    if direction not in {"next", "prev"} or position < 1:
-        raise BadCursor("This page link is no longer valid.")
-    if not isinstance(value, (str, int, float, datetime.datetime)):
-        raise BadCursor("This page link is no longer valid.")
+        value = payload["v"]
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise TypeError
+        if isinstance(field, models.DateTimeField) and not isinstance(value, str):
+            raise TypeError
+        value = field.to_python(value)
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, ValidationError):
+        raise BadCursor(_INVALID) from None
+    if value is None or direction not in {"next", "prev"} or position < 1:
+        raise BadCursor(_INVALID)
+    if isinstance(value, datetime.datetime) and value.tzinfo is None:
+        raise BadCursor(_INVALID)
     return value, pk, position, direction
 
 
@@ -102,7 +112,9 @@ def keyset_page(
         items = rows[:limit]
         return _page(items, field_name, start=1, has_next=len(rows) > limit, has_prev=False)
 
-    value, pk, position, direction = _decode(cursor)
+    field = queryset.model._meta.get_field(field_name)
+    assert isinstance(field, models.Field)  # noqa: S101 - a programming error, not input
+    value, pk, position, direction = _decode(cursor, field)
     if direction == "next":
         rows = list(
             queryset.filter(_after(field_name, value, pk, descending)).order_by(*order)[: limit + 1]

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from goodwill.lib.pagination import BadCursor, keyset_page
@@ -31,6 +34,10 @@ def test_walking_forward_then_back_visits_every_row_once(sort: str) -> None:
     first = keyset_page(Partner.objects.all(), sort=sort, cursor=pages[1].prev_cursor, limit=5)
     assert first.items == pages[0].items
     assert (first.start, first.prev_cursor) == (1, None)
+
+
+def _cursor(payload: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(
