@@ -60,7 +60,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -117,8 +116,6 @@ FILTERS = [
 ]
 # What the detail tells the client it may do next (``can_partner``'s actions).
 DETAIL_ACTIONS = ("change", "note", "archive", "merge")
-# Errors that services report on a membership of ``partner_create(companies=...)``.
-MEMBERSHIP_ERROR_KEYS = {"company", "person", "work_email", "work_phone"}
 
 
 def _detail(request: Request, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -167,17 +164,16 @@ def partner_collection(request: Request) -> Response:
     if request.method == "POST":
         return _partner_create(request)
     check_partner_action(request.user, "view")
-    form = PartnerFilterForm(request.query_params)
+    paths = selectors.category_paths()
+    choices = selectors.category_choices(paths)
+    form = PartnerFilterForm(request.query_params, categories=choices)
     filters = form.filters()
     if form.errors:
         raise serializers.ValidationError({k: [str(m) for m in v] for k, v in form.errors.items()})
     page = selectors.partner_list_page(
         filters=filters, cursor=request.query_params.get("cursor") or None
     )
-    context = {
-        "request": request,
-        "category_paths": selectors.category_paths() if page.items else {},
-    }
+    context = {"request": request, "category_paths": paths}
     data = {"results": page.items, **page_links(request, page, filters.to_dict())}
     return Response(PartnerPageSerializer(data, context=context).data)
 
@@ -186,22 +182,8 @@ def _partner_create(request: Request) -> Response:
     check_partner_action(request.user, "create")
     serializer = PartnerWriteSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        partner = services.partner_create(by=staff_user(request), **serializer.service_kwargs())
-    except ValidationError as exc:
-        raise _membership_errors_nested(exc) from None
+    partner = services.partner_create(by=staff_user(request), **serializer.service_kwargs())
     return _detail(request, partner.pk, status_code=status.HTTP_201_CREATED)
-
-
-def _membership_errors_nested(exc: ValidationError) -> ValidationError:
-    """Report a linked company's errors under ``companies``, where the client sent them."""
-    if not hasattr(exc, "error_dict"):
-        return exc
-    errors: dict[str, list[str]] = {}
-    for field, messages in exc.message_dict.items():
-        key = "companies" if field in MEMBERSHIP_ERROR_KEYS else field
-        errors.setdefault(key, []).extend(messages)
-    return ValidationError(errors)
 
 
 # --------------------------------------------------------------------------

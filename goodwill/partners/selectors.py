@@ -101,8 +101,10 @@ def category_paths() -> dict[int, str]:
     return paths
 
 
-def category_choices() -> list[tuple[int, str]]:
-    return sorted(category_paths().items(), key=lambda item: item[1].casefold())
+def category_choices(paths: dict[int, str] | None = None) -> list[tuple[int, str]]:
+    """(id, path) pairs in alphabetical order, from *paths* if already read."""
+    paths = category_paths() if paths is None else paths
+    return sorted(paths.items(), key=lambda item: item[1].casefold())
 
 
 def partner_queryset(filters: PartnerFilters) -> QuerySet[Partner]:

@@ -599,8 +599,12 @@ def partner_create(
         author=by,
         body=f"{partner.get_kind_display()} created",
     )
-    for link in companies:
-        _membership_add(person=partner, by=by, link=link, refresh=False)
+    try:
+        for link in companies:
+            _membership_add(person=partner, by=by, link=link, refresh=False)
+    except ValidationError as exc:
+        # Reported where the caller sent them: under "companies".
+        raise ValidationError({"companies": exc.messages}) from None
     _refresh_denormalised(partner)
     events.emit("partner.created", partner_id=partner.pk, by_id=by.pk)
     return partner

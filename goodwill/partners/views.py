@@ -71,7 +71,7 @@ def _apply_errors(error: ValidationError, *forms: Any) -> None:
 def partner_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     check_partner_action(request.user, "view")
     paths = selectors.category_paths()
-    choices = sorted(paths.items(), key=lambda item: item[1].casefold())
+    choices = selectors.category_choices(paths)
     form = PartnerFilterForm(request.GET, categories=choices)
     filters = form.filters()
     try:
