@@ -992,7 +992,7 @@ def _membership_add(
         department=_short(link.department),
         **contact,
     )
-    role = f" as {membership.job_title}" if membership.job_title else ""
+    role = f" ({membership.job_title})" if membership.job_title else ""
     timeline_add(
         subject=person,
         partner=person,
@@ -1007,7 +1007,7 @@ def _membership_add(
         kind=TimelineEntry.Kind.SYSTEM,
         action="contact_added",
         author=by,
-        body=f"{person.name} added as a contact{role}.",
+        body=f"{person.name} became a contact{role}.",
     )
     if refresh:
         _refresh_denormalised(person)
