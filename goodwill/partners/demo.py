@@ -21,15 +21,24 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
+from django.utils import timezone
 
 from goodwill.accounts.demo import DEMO_USERS
 from goodwill.accounts.models import User
 from goodwill.lib.text import fold
 from goodwill.partners import services
-from goodwill.partners.models import Address, Category, Partner, PartnerEmail, PartnerPhone
+from goodwill.partners.models import (
+    Address,
+    Category,
+    Partner,
+    PartnerEmail,
+    PartnerPhone,
+    TimelineEntry,
+)
 from goodwill.partners.services import AddressInput, EmailInput, MembershipInput, PhoneInput
 
 COMPANIES = 200
@@ -2002,6 +2011,39 @@ def demo_partners_load(*, users: dict[str, User], seed: int) -> None:
         _partner_edit(edit, saved=saved, categories=categories, users=users)
     for archive in plan.archived:
         services.partner_archive(partner=saved[archive.partner], by=users[archive.by])
+    _history_spread(seed=seed)
+
+
+HISTORY_DAYS = 540
+
+
+def _history_spread(*, seed: int) -> None:
+    """Spread the history over the last eighteen months, keeping its order.
+
+    The services stamp everything "now", so a fresh demo would read "0 minutes
+    ago" everywhere. This is demo staging, not a change of state: it only moves
+    timestamps, the k-th timeline entry to the k-th point of a jittered time
+    axis, and each partner's created/updated to its first/last entry.
+    """
+    rng = random.Random(seed + 1)
+    entries = list(TimelineEntry.objects.order_by("pk").only("pk", "partner_id", "created_at"))
+    if not entries:
+        return
+    now = timezone.now()
+    start = now - timedelta(days=HISTORY_DAYS)
+    step = (now - timedelta(hours=2) - start) / len(entries)
+    first: dict[int, datetime] = {}
+    last: dict[int, datetime] = {}
+    for index, entry in enumerate(entries):
+        entry.created_at = start + step * index + step * rng.random() * 0.9
+        if entry.partner_id is not None:
+            first.setdefault(entry.partner_id, entry.created_at)
+            last[entry.partner_id] = entry.created_at
+    TimelineEntry.objects.bulk_update(entries, ["created_at"], batch_size=500)
+    partners = list(Partner.objects.filter(pk__in=first).only("pk", "created_at", "updated_at"))
+    for partner in partners:
+        partner.created_at, partner.updated_at = first[partner.pk], last[partner.pk]
+    Partner.objects.bulk_update(partners, ["created_at", "updated_at"], batch_size=500)
 
 
 def _categories_save(*, by: User) -> dict[str, Category]:
