@@ -38,7 +38,7 @@ HEAVY_CONTACTS = 50
 HEAVY_TIMELINE = 200
 BASE_TIME = datetime(2021, 1, 1, tzinfo=UTC)
 
-# Rates from the benchmark brief.
+# Shares of partners, as a mid-sized CRM might hold them.
 COMPANY_RATE = 0.25
 CUSTOMER_RATE = 0.60
 SUPPLIER_RATE = 0.10
@@ -178,7 +178,7 @@ class LoadReport:
 
     @property
     def contacts(self) -> int:
-        """Memberships plus contact rows (emails and phones): the brief's second volume."""
+        """Memberships plus contact rows (emails, phones): ≥ 2M wanted at 1M partners."""
         return sum(
             self.rows.get(t, 0)
             for t in ("partners_membership", "partners_partneremail", "partners_partnerphone")

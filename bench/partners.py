@@ -194,7 +194,7 @@ def _cases() -> list[Case]:
 
 
 def _extra_cases() -> list[Case]:
-    """Filters whose matches are rare or absent, beyond the brief's cases.
+    """Filters whose matches are rare or absent, beyond the seven main cases.
 
     The list walks the (name, id) index and filters as it goes, so the fewer rows
     match, the more of the table it reads before it has a page (or gives up).
