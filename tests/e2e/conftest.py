@@ -13,6 +13,7 @@ thread next to the live server while a test asks for ``task_worker``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -48,6 +49,7 @@ FAIL_MARK = "BROWSER TESTS CANNOT RUN"
 
 _missing_key = pytest.StashKey[str | None]()
 _chromium_key = pytest.StashKey["_Chromium"]()
+_failed_key = pytest.StashKey[bool]()
 
 
 def chromium_path() -> str:
@@ -213,13 +215,32 @@ def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContex
     context.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_failed_key] = report.failed
+    return report
+
+
 @pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A page that fails the test on any uncaught JavaScript error."""
+def page(request: pytest.FixtureRequest, context: BrowserContext) -> Iterator[Page]:
+    """A page that fails the test on any uncaught JavaScript error.
+
+    When the test fails, a screenshot and the HTML of the page are left in
+    test-results/e2e/ for the post-mortem.
+    """
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
+    if request.node.stash.get(_failed_key, False):
+        out = request.config.rootpath / "test-results" / "e2e"
+        out.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
+        page.screenshot(path=out / f"{stem}.png", full_page=True)
+        (out / f"{stem}.html").write_text(page.content(), encoding="utf-8")
+        print(f"The failing page ({page.url}) is saved in {out}/{stem}.png and .html")
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
@@ -241,6 +262,7 @@ def log_in(page: Page, user: User) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Partners", exact=True)).to_be_visible()
+    page.wait_for_load_state("load")
 
 
 @pytest.fixture

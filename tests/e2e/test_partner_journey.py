@@ -24,7 +24,18 @@ def partner_id(page: Page) -> int:
     return int(match.group(1))
 
 
+def arrive(page: Page, title: str) -> None:
+    """Wait until the page titled *title* is shown and its scripts have run.
+
+    htmx, Tom Select and app.js load deferred: a heading can be on screen before
+    they listen for keys, typing or submits.
+    """
+    expect(page.get_by_role("heading", name=title, exact=True, level=1)).to_be_visible()
+    page.wait_for_load_state("load")
+
+
 def press_slash_and_search(page: Page, text: str) -> None:
+    page.wait_for_load_state("load")
     page.keyboard.press("/")
     search = page.locator("#global-search")
     expect(search).to_be_focused()
@@ -46,14 +57,14 @@ def test_a_manager_creates_a_company_and_its_contact_then_finds_notes_and_edits_
 
     # A company, through "New company".
     page.get_by_role("link", name="New company").first.click()
-    expect(page.get_by_role("heading", name="New company")).to_be_visible()
+    arrive(page, "New company")
     page.locator("#id_name").fill("Acme Robotics")
     page.locator("#id_emails-0-email").fill("hello@acme-robotics.example")
     page.locator("#id_phones-0-number").fill("+33 1 42 68 53 00")
     page.locator("#id_addresses-0-city").fill("Lyon")
     page.locator("#id_addresses-0-country").select_option("FR")
     page.get_by_role("button", name="Create", exact=True).click()
-    expect(page.get_by_role("heading", name="Acme Robotics", level=1)).to_be_visible()
+    arrive(page, "Acme Robotics")
     expect(page.locator("#messages")).to_contain_text("Acme Robotics was created.")
     company_id = partner_id(page)
     overview = page.locator("section[aria-labelledby=facts-h]")
@@ -64,7 +75,7 @@ def test_a_manager_creates_a_company_and_its_contact_then_finds_notes_and_edits_
     # Its contact, through "New contact": the company is already chosen.
     page.get_by_role("link", name="New contact").click()
     expect(page).to_have_url(re.compile(rf"kind=person&company={company_id}$"))
-    expect(page.get_by_role("heading", name="New person")).to_be_visible()
+    arrive(page, "New person")
     company_picker = page.locator("#person-link .ts-control")
     expect(company_picker).to_be_visible()
     expect(company_picker.locator(".item")).to_have_text("Acme Robotics")
@@ -84,12 +95,12 @@ def test_a_manager_creates_a_company_and_its_contact_then_finds_notes_and_edits_
     page.locator("#id_link-job_title").fill("Head of Purchasing")
     page.locator("#id_emails-0-email").fill("jeanne.dupont@acme-robotics.example")
     page.get_by_role("button", name="Create", exact=True).click()
-    expect(page.get_by_role("heading", name="Jeanne Dupont", level=1)).to_be_visible()
+    arrive(page, "Jeanne Dupont")
     person_id = partner_id(page)
     companies = page.locator("section[aria-labelledby=companies-h]")
     expect(companies).to_contain_text("Head of Purchasing")
     companies.get_by_role("link", name="Acme Robotics").click()
-    expect(page.get_by_role("heading", name="Acme Robotics", level=1)).to_be_visible()
+    arrive(page, "Acme Robotics")
     contacts = page.locator("section[aria-labelledby=contacts-h]")
     expect(contacts).to_contain_text("Head of Purchasing")
     expect(contacts.get_by_role("link", name="Jeanne Dupont")).to_have_attribute(
@@ -106,7 +117,7 @@ def test_a_manager_creates_a_company_and_its_contact_then_finds_notes_and_edits_
 
     # A note, added through the htmx composer without a page load.
     results(page).get_by_role("link", name="Acme Robotics").click()
-    expect(page.get_by_role("heading", name="Acme Robotics", level=1)).to_be_visible()
+    arrive(page, "Acme Robotics")
     page.evaluate("window.__sameDocument = true")
     page.get_by_placeholder("Write a note…").fill("Called Jeanne: they want a quote by Friday.")
     page.get_by_role("button", name="Add note").click()
@@ -119,11 +130,11 @@ def test_a_manager_creates_a_company_and_its_contact_then_finds_notes_and_edits_
 
     # An edit, shown on the timeline as "field: old → new".
     page.locator(".page-head .actions").get_by_role("link", name="Edit", exact=True).click()
-    expect(page.get_by_role("heading", name="Edit Acme Robotics")).to_be_visible()
+    arrive(page, "Edit Acme Robotics")
     page.locator("#id_name").fill("Acme Robotics Europe")
     page.locator("#id_vat").fill("FR40123456789")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("heading", name="Acme Robotics Europe", level=1)).to_be_visible()
+    arrive(page, "Acme Robotics Europe")
     assert partner_id(page) == company_id
     changes = page.locator("#timeline ul.changes").first
     expect(changes).to_contain_text("Name: Acme Robotics → Acme Robotics Europe")
@@ -145,7 +156,7 @@ def test_the_list_exports_to_csv_and_xlsx_through_the_worker(
         page.goto("/partners/")
         expect(results(page).get_by_role("link", name="Initech", exact=True)).to_be_visible()
         page.get_by_role("button", name=fmt, exact=True).click()
-        expect(page.get_by_role("heading", name="Partner export")).to_be_visible()
+        arrive(page, "Partner export")
         expect(page.locator("#export-status")).to_contain_text(fmt)
         download_link = page.locator("#export-download")
         expect(download_link).to_be_visible()
@@ -198,7 +209,7 @@ def test_the_create_form_warns_about_an_existing_partner(
 
     page.get_by_label("Create anyway").check()
     page.get_by_role("button", name="Create", exact=True).click()
-    expect(page.get_by_role("heading", name="globex corp", level=1)).to_be_visible()
+    arrive(page, "globex corp")
     assert partner_id(page) != existing.pk
     assert Partner.objects.filter(name_key="globex").count() == 2
 
@@ -240,7 +251,7 @@ def test_partner_pages_fit_the_screen(manager_page: Page, width: int, height: in
         expect(sidebar.get_by_role("link", name="All partners")).to_be_visible()
         assert_fits()
         sidebar.get_by_role("link", name="New company").click()
-        expect(page.get_by_role("heading", name="New company")).to_be_visible()
+        arrive(page, "New company")
         assert_fits()
     else:
         expect(toggle).to_be_hidden()
