@@ -184,7 +184,8 @@ def test_the_create_form_warns_about_an_existing_partner(
     manager_page: Page, context: BrowserContext
 ) -> None:
     """Typing the name of an existing partner shows it beside the form, with a link to
-    open it; the form refuses to create until "Create anyway" is ticked."""
+    open it; the form refuses to create until "Create anyway" is ticked, and the tick
+    stays when the form is edited again."""
     page = manager_page
     existing = PartnerFactory(name="Globex Corporation", city="Springfield", country="US")
 
@@ -207,9 +208,14 @@ def test_the_create_form_warns_about_an_existing_partner(
     expect(page.locator("#id_name")).to_have_value("globex corp")
     assert Partner.objects.filter(name_key="globex").count() == 1
 
+    # The tick survives the panel's refresh when the name is corrected afterwards.
     page.get_by_label("Create anyway").check()
+    page.locator("#duplicates .dupes").evaluate("el => el.setAttribute('data-stale', '')")
+    page.locator("#id_name").fill("Globex Corp.")
+    expect(page.locator("#duplicates .dupes:not([data-stale])")).to_contain_text("same name")
+    expect(page.get_by_label("Create anyway")).to_be_checked()
     page.get_by_role("button", name="Create", exact=True).click()
-    arrive(page, "globex corp")
+    arrive(page, "Globex Corp.")
     assert partner_id(page) != existing.pk
     assert Partner.objects.filter(name_key="globex").count() == 2
 
