@@ -74,7 +74,8 @@
       var kind = select.dataset.kind || "";
       new TomSelect(select, {
         valueField: "value", labelField: "text", searchField: [], maxOptions: 20,
-        loadThrottle: 250, allowEmptyOption: true, placeholder: "Type to search…",
+        loadThrottle: 250, allowEmptyOption: false, placeholder: "Type to search…",
+        plugins: ["clear_button"],
         shouldLoad: function (query) { return query.length >= 1; },
         load: function (query, callback) {
           var url = "/partners/autocomplete/?kind=" + encodeURIComponent(kind) + "&q=" + encodeURIComponent(query);
