@@ -1151,12 +1151,14 @@ def category_save(
 @transaction.atomic
 def partner_export_request(*, by: User, filters: dict[str, Any], fmt: str) -> PartnerExport:
     """Queue an export of the partners that *filters* select; the worker builds it."""
-    from goodwill.partners.tasks import partner_export_run
+    from goodwill.partners.tasks import partner_export_run, partner_exports_prune
 
     if fmt not in PartnerExport.Format.values:
         raise ValidationError({"format": "Choose CSV or XLSX."})
     export = PartnerExport.objects.create(created_by=by, format=fmt, filters=filters)
     transaction.on_commit(lambda: partner_export_run.enqueue(export_id=export.pk))
+    # Old files go as new ones are made; no schedule needed for that.
+    transaction.on_commit(lambda: partner_exports_prune.enqueue())
     return export
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -118,3 +120,17 @@ def test_bad_format_is_refused(bob_client: Client) -> None:
     response = bob_client.post("/partners/exports/new/", {"format": "pdf"}, follow=True)
     assert "Choose CSV or XLSX." in response.content.decode()
     assert not PartnerExport.objects.exists()
+
+
+def test_old_exports_are_pruned_with_their_files(bob: User) -> None:
+    """A new export clears finished exports past the retention period, files included."""
+    old = services.partner_export_request(by=bob, filters={}, fmt="csv")
+    run_worker()
+    old.refresh_from_db()
+    path = old.file.path
+    PartnerExport.objects.filter(pk=old.pk).update(created_at=old.created_at - timedelta(days=30))
+    services.partner_export_request(by=bob, filters={}, fmt="csv")
+    run_worker()
+    assert not PartnerExport.objects.filter(pk=old.pk).exists()
+    assert not Path(path).exists()
+    assert PartnerExport.objects.count() == 1

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from goodwill.accounts.models import User
+from goodwill.accounts.roles import Role
+from goodwill.partners.models import Partner
+
+
+@pytest.mark.django_db
+def test_createsuperuser_without_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-admin-passphrase")
+    call_command("createsuperuser", username="root", email="root@example.com", interactive=False)
+    user = User.objects.get(username="root")
+    assert user.is_superuser
+    assert user.check_password("a-long-admin-passphrase")
+
+
+@pytest.mark.django_db
+def test_demo_load_only_twice_reuses_the_data(capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo loads its users and partners once; a second run keeps them."""
+    call_command("demo", "--load-only")
+    first = capsys.readouterr().out
+    assert "Demo data loaded" in first
+    assert "alice    administrator" in first
+    count = Partner.objects.count()
+    assert 750 <= count <= 850
+    assert User.objects.get(username="bob").groups.get().name == Role.AGENT
+    call_command("demo", "--load-only")
+    assert "reusing it" in capsys.readouterr().out
+    assert Partner.objects.count() == count
