@@ -117,7 +117,10 @@ class Command(BaseCommand):
         def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 
+        # Explicitly, since a shell starting us in the background may have set
+        # SIGINT to "ignore" and Python then keeps it so.
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
