@@ -737,47 +737,40 @@ def _check_kind_change(partner: Partner, kind: str) -> None:
 
 @transaction.atomic
 def partner_archive(*, partner: Partner, by: User) -> Partner:
-    partner = Partner.objects.select_for_update().get(pk=partner.pk)
-    if not partner.active:
-        raise ValidationError(f"{partner.name} is already archived.")
-    partner.active = False
-    partner.updated_at = timezone.now()
-    partner.save(update_fields=["active", "updated_at"])
-    timeline_add(
-        subject=partner,
-        partner=partner,
-        kind=TimelineEntry.Kind.STATE_CHANGE,
-        action="archived",
-        author=by,
-        body="Archived",
-        changes=[_change("Status", "active", "archived")],
-    )
-    events.emit("partner.archived", partner_id=partner.pk, by_id=by.pk)
-    return partner
+    """Hide a partner from lists and searches; its history stays."""
+    return _partner_set_active(partner=partner, by=by, active=False)
 
 
 @transaction.atomic
 def partner_restore(*, partner: Partner, by: User) -> Partner:
+    """Bring an archived partner back; merged partners cannot come back."""
+    return _partner_set_active(partner=partner, by=by, active=True)
+
+
+def _partner_set_active(*, partner: Partner, by: User, active: bool) -> Partner:
     partner = Partner.objects.select_for_update().get(pk=partner.pk)
-    if partner.merged_into_id:
+    if active and partner.merged_into_id:
         raise ValidationError(
             f"{partner.name} was merged into another partner; open that one instead."
         )
-    if partner.active:
-        raise ValidationError(f"{partner.name} is not archived.")
-    partner.active = True
+    if partner.active == active:
+        state = "not archived" if active else "already archived"
+        raise ValidationError(f"{partner.name} is {state}.")
+    old, new = ("archived", "active") if active else ("active", "archived")
+    action = "restored" if active else "archived"
+    partner.active = active
     partner.updated_at = timezone.now()
     partner.save(update_fields=["active", "updated_at"])
     timeline_add(
         subject=partner,
         partner=partner,
         kind=TimelineEntry.Kind.STATE_CHANGE,
-        action="restored",
+        action=action,
         author=by,
-        body="Restored",
-        changes=[_change("Status", "archived", "active")],
+        body=action.capitalize(),
+        changes=[_change("Status", old, new)],
     )
-    events.emit("partner.restored", partner_id=partner.pk, by_id=by.pk)
+    events.emit(f"partner.{action}", partner_id=partner.pk, by_id=by.pk)
     return partner
 
 
