@@ -13,7 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
@@ -101,8 +101,8 @@ def partner_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @staff_required
 def partner_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
-    back = request.POST.get("next") or reverse("partners:list")
-    if not back.startswith("/"):
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("partners:list")
     if not form.is_valid():
         for errors in form.errors.values():

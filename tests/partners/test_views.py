@@ -412,11 +412,15 @@ def test_bulk_archive_needs_the_manager_role(bob_client: Client, maria_client: C
     assert not partner.active
 
 
-def test_bulk_ignores_an_offsite_next(bob_client: Client) -> None:
-    response = bob_client.post(
-        "/partners/bulk/", {"action": "archive", "next": "https://evil.example/"}
-    )
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
+def test_bulk_ignores_an_offsite_next(bob_client: Client, target: str) -> None:
+    response = bob_client.post("/partners/bulk/", {"action": "archive", "next": target})
     assert response["Location"] == "/partners/"
+
+
+def test_bulk_returns_to_the_filtered_list(bob_client: Client) -> None:
+    response = bob_client.post("/partners/bulk/", {"action": "archive", "next": "/partners/?q=x"})
+    assert response["Location"] == "/partners/?q=x"
 
 
 # --------------------------------------------------------------------------
