@@ -48,3 +48,14 @@ def test_404_and_403_pages(bob_client: Client, charlie_client: Client) -> None:
 def test_favicon_and_health_check(db: None) -> None:
     assert Client().get("/favicon.ico")["Location"].endswith("goodwill/favicon.svg")
     assert Client().get("/healthz").json() == {"status": "ok"}
+
+
+def test_pages_forbid_inline_scripts(bob_client: Client) -> None:
+    """Scripts come only from our origin; the pages themselves carry no inline script."""
+    response = bob_client.get("/partners/new/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    html = response.content.decode()
+    assert "<script>" not in html
+    assert response["X-Frame-Options"] == "DENY"

@@ -46,6 +46,14 @@
     if (first) first.focus();
   });
 
+  // Partner form: show the fields that belong to the chosen kind.
+  document.addEventListener("change", function (event) {
+    if (event.target.name !== "kind" || event.target.type !== "radio") return;
+    var person = event.target.value === "person";
+    document.querySelectorAll(".person-only").forEach(function (el) { el.hidden = !person; });
+    document.querySelectorAll(".company-only").forEach(function (el) { el.hidden = person; });
+  });
+
   // Bulk selection on lists.
   function updateBulk(scope) {
     var boxes = scope.querySelectorAll("input[name=ids]");
