@@ -77,11 +77,11 @@ def _state() -> tuple[int, ...]:
 
 def _url(route: str, objects: dict[str, int]) -> str:
     path = "/" + route
-    if "contacts/<int:pk>" in route:
-        return path.replace("<int:pk>", str(objects["membership"]))
-    if "exports/<int:pk>" in route:
-        return path.replace("<int:pk>", str(objects["export"]))
-    return path.replace("<int:pk>", str(objects["pk"]))
+    if "contacts/<id:pk>" in route:
+        return path.replace("<id:pk>", str(objects["membership"]))
+    if "exports/<id:pk>" in route:
+        return path.replace("<id:pk>", str(objects["export"]))
+    return path.replace("<id:pk>", str(objects["pk"]))
 
 
 def test_the_route_list_is_not_empty() -> None:

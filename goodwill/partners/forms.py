@@ -11,6 +11,7 @@ from django.forms import formset_factory
 from django_countries import countries
 
 from goodwill.lib.emailaddr import email_normalise
+from goodwill.lib.ids import is_valid_id
 from goodwill.lib.money import CURRENCY_CHOICES
 from goodwill.lib.phones import phone_normalise
 from goodwill.partners.models import (
@@ -46,7 +47,7 @@ class PartnerChoiceWidget(forms.Select):
         super().__init__(attrs={**base, **(attrs or {})})
 
     def optgroups(self, name: str, value: list[Any], attrs: dict[str, Any] | None = None) -> Any:
-        chosen = [v for v in value if v not in (None, "")]
+        chosen = [v for v in value if is_valid_id(v)]
         partners = {str(p.pk): p for p in Partner.objects.filter(pk__in=chosen)} if chosen else {}
         options = [self.create_option(name, "", "—", not chosen, 0)]
         for index, pk in enumerate(chosen, start=1):
@@ -56,7 +57,16 @@ class PartnerChoiceWidget(forms.Select):
         return [(None, options, 0)]
 
 
-class PartnerChoiceField(forms.ModelChoiceField):
+class IdChoiceField(forms.ModelChoiceField):
+    """A model choice that refuses ids no database column could hold (not a 500)."""
+
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values and not is_valid_id(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class PartnerChoiceField(IdChoiceField):
     def __init__(self, *, kind: str = "", **kwargs: Any) -> None:
         queryset = Partner.objects.filter(kind=kind) if kind else Partner.objects.all()
         super().__init__(queryset=queryset, widget=PartnerChoiceWidget(kind=kind), **kwargs)
@@ -74,6 +84,16 @@ class CategoriesField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj: Category) -> str:
         return self.paths.get(obj.pk, obj.name)
+
+    def clean(self, value: Any) -> Any:
+        for item in value or []:
+            if not is_valid_id(item):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": item},
+                )
+        return super().clean(value)
 
 
 class PartnerForm(forms.Form):
@@ -249,13 +269,13 @@ class NoteForm(forms.Form):
 class BulkForm(forms.Form):
     action = forms.ChoiceField(choices=[("categorise", "Add a category"), ("archive", "Archive")])
     ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
-    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False)
+    category = IdChoiceField(queryset=Category.objects.all(), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Any integer id is acceptable here; the view loads and checks them.
         ids = cast(forms.TypedMultipleChoiceField, self.fields["ids"])
-        ids.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
+        ids.valid_value = is_valid_id  # type: ignore[method-assign]
         ids.error_messages["required"] = "Select at least one partner."
 
     def clean(self) -> dict[str, Any]:

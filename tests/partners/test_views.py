@@ -484,3 +484,24 @@ def test_timeline_entries_are_internal_and_attributed(bob_client: Client, bob: U
     bob_client.post(f"/partners/{partner.pk}/notes/", {"body": "hello"})
     entry = TimelineEntry.objects.get(kind="note")
     assert (entry.author, entry.visibility) == (bob, "internal")
+
+
+def test_ids_too_large_for_the_database_are_refused_not_crashed(
+    bob_client: Client, maria_client: Client
+) -> None:
+    """SQLite overflows on integers beyond 64 bits; every door turns them away first."""
+    big = str(10**30)
+    assert bob_client.get(f"/partners/{big}/").status_code == 404
+    assert bob_client.get(f"/partners/{big}/timeline/").status_code == 404
+    assert bob_client.get(f"/partners/exports/{big}/").status_code == 404
+    assert bob_client.get(f"/api/partners/{big}/").status_code == 404
+    assert bob_client.get(f"/partners/?category={big}").status_code == 200
+    response = maria_client.post("/partners/bulk/", {"action": "archive", "ids": [big]})
+    assert response.status_code == 302
+    data = _create_data(kind="person", name="Pat", parent=big, **{"link-company": big})
+    response = bob_client.post("/partners/new/", data)
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    acme = PartnerFactory(name="Acme")
+    response = maria_client.get(f"/partners/{acme.pk}/merge/?other={big}")
+    assert response.status_code == 200
