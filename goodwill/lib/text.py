@@ -27,7 +27,8 @@ _SPECIAL_FOLDS = str.maketrans(
 
 
 def _fold_once(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    # NUL cannot be stored or searched in PostgreSQL text; it never means anything.
+    decomposed = unicodedata.normalize("NFKD", value.replace("\x00", "").casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.translate(_SPECIAL_FOLDS)).strip()
 

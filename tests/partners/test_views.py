@@ -505,3 +505,14 @@ def test_ids_too_large_for_the_database_are_refused_not_crashed(
     acme = PartnerFactory(name="Acme")
     response = maria_client.get(f"/partners/{acme.pk}/merge/?other={big}")
     assert response.status_code == 200
+
+
+def test_nul_characters_in_searches_are_harmless(bob_client: Client) -> None:
+    """PostgreSQL refuses NUL in text; the search, autocomplete and duplicate check drop it."""
+    PartnerFactory(name="Acme")
+    assert (
+        bob_client.get("/partners/autocomplete/?q=ac%00me").json()["results"][0]["text"] == "Acme"
+    )
+    response = bob_client.post("/partners/new/duplicates/", {"name": "Ac\x00me"})
+    assert "Acme" in response.content.decode()
+    assert bob_client.get("/partners/?q=a%00c").status_code == 200
