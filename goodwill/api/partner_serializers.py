@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from goodwill.api.serializers import StrictSerializer, UserRefSerializer, WholeItemsListField
+from goodwill.lib.ids import MAX_ID
 from goodwill.lib.money import CURRENCY_CHOICES
 from goodwill.partners.models import (
     LANGUAGE_CHOICES,
@@ -34,7 +35,6 @@ MAX_PHONES = 20
 MAX_ADDRESSES = 10
 MAX_CATEGORIES = 100
 MAX_COMPANIES = 20
-MAX_ID = 2**63 - 1  # the largest BigAutoField id; larger ones overflow the database driver
 
 
 # --------------------------------------------------------------------------

@@ -1298,10 +1298,9 @@ def partner_exports_prune(*, older_than_days: int) -> int:
     old = PartnerExport.objects.filter(created_at__lt=cutoff).exclude(
         status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
     )
-    count = 0
-    for export in old:
+    rows = list(old.only("pk", "file"))
+    for export in rows:  # files live in storage, one call each; the rows go in one query
         if export.file:
             export.file.delete(save=False)
-        export.delete()
-        count += 1
-    return count
+    PartnerExport.objects.filter(pk__in=[e.pk for e in rows]).delete()
+    return len(rows)

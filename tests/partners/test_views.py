@@ -516,3 +516,33 @@ def test_nul_characters_in_searches_are_harmless(bob_client: Client) -> None:
     response = bob_client.post("/partners/new/duplicates/", {"name": "Ac\x00me"})
     assert "Acme" in response.content.decode()
     assert bob_client.get("/partners/?q=a%00c").status_code == 200
+
+
+def test_a_merged_partner_points_to_the_survivor_and_cannot_be_edited(
+    maria_client: Client, maria: User
+) -> None:
+    keep, drop = PartnerFactory(name="Acme"), PartnerFactory(name="ACME Ltd")
+    services.partner_merge(keep=keep, drop=drop, by=maria)
+    html = maria_client.get(f"/partners/{drop.pk}/").content.decode()
+    assert f'Merged into <a href="/partners/{keep.pk}/">Acme</a>' in html
+    assert f"/partners/{drop.pk}/edit/" not in html
+    assert 'id="note-form"' not in html
+    response = maria_client.get(f"/partners/{drop.pk}/edit/", follow=True)
+    assert "was merged into another partner" in response.content.decode()
+
+
+def test_a_person_can_be_linked_to_a_company_from_the_person_page(bob_client: Client) -> None:
+    person = PersonFactory(name="Pat")
+    acme = PartnerFactory(name="Acme")
+    form = bob_client.get(f"/partners/{person.pk}/contacts/add/").content.decode()
+    assert "Make Pat a contact of a company" in form
+    assert 'data-kind="company"' in form
+    response = bob_client.post(
+        f"/partners/{person.pk}/contacts/add/", {"other": acme.pk, "job_title": "Buyer"}
+    )
+    assert response["Location"] == f"/partners/{person.pk}/"
+    assert Membership.objects.get().company == acme
+    # A person offered as the "company" is refused.
+    other = PersonFactory(name="Sam")
+    response = bob_client.post(f"/partners/{person.pk}/contacts/add/", {"other": other.pk})
+    assert response.status_code == 400
