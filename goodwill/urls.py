@@ -8,6 +8,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("goodwill.accounts.urls")),
     path("partners/", include("goodwill.partners.urls")),
+    path("cases/setup/", include("goodwill.cases.setup_urls")),
     path("api/", include("goodwill.api.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", sitepages.favicon),
