@@ -213,6 +213,14 @@ SPECTACULAR_SETTINGS = {
 # Partner export and other generated files.
 EXPORT_RETENTION_DAYS = envint("EXPORT_RETENTION_DAYS", 7, minimum=1)
 
+# Cases: the largest file one may attach, and the subject tag ("[#1042]").
+CASE_ATTACHMENT_MAX_MB = envint("CASE_ATTACHMENT_MAX_MB", 25, minimum=1)
+CASE_TAG_PREFIX = envstr("CASE_TAG_PREFIX", "#")
+if not CASE_TAG_PREFIX or any(ch in CASE_TAG_PREFIX for ch in "[] \t"):
+    raise ImproperlyConfigured(
+        f"CASE_TAG_PREFIX must be a short word without spaces or brackets; got {CASE_TAG_PREFIX!r}"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("goodwill.accounts.urls")),
     path("partners/", include("goodwill.partners.urls")),
     path("cases/setup/", include("goodwill.cases.setup_urls")),
+    path("cases/", include("goodwill.cases.urls")),
     path("api/", include("goodwill.api.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", sitepages.favicon),

@@ -9,6 +9,8 @@ import factory
 from goodwill.accounts.models import User
 from goodwill.accounts.roles import Role
 from goodwill.accounts.services import user_create
+from goodwill.cases import services as case_services
+from goodwill.cases.models import Case, CaseType, Section, Stage
 from goodwill.partners import services
 from goodwill.partners.models import Category, Partner
 
@@ -78,3 +80,65 @@ class PartnerFactory(factory.Factory):
 class PersonFactory(PartnerFactory):
     kind = Partner.Kind.PERSON
     name = factory.Sequence(lambda n: f"Person {n:05d}")
+
+
+class SectionFactory(factory.django.DjangoModelFactory):
+    """A section with two stages ("New", "Doing") unless ``stages=[...]`` says otherwise."""
+
+    class Meta:
+        model = Section
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Section {n}")
+    code = factory.Sequence(lambda n: f"S{n}")
+    visibility = Section.Visibility.PUBLIC
+
+    @factory.post_generation
+    def stages(self, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:
+        if not create:
+            return
+        for sequence, name in enumerate(extracted or ["New", "Doing"], start=1):
+            Stage.objects.create(section=self, name=name, sequence=sequence * 10)
+
+    @factory.post_generation
+    def members(self, create: bool, extracted: list[User] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.members.set(extracted)
+
+
+def case_type(code: str = "helpdesk") -> CaseType:
+    """One of the seeded case types: helpdesk, claim, lead, opportunity, bug,
+    service, expense, call, meeting."""
+    return CaseType.objects.get(code=code)
+
+
+class CaseFactory(factory.Factory):
+    """``CaseFactory(subject=..., section=..., type="opportunity", state="open", by=user)``.
+
+    Goes through ``case_create`` (and ``case_set_state`` for another state), so
+    the number, the stage and the timeline are as the services leave them."""
+
+    class Meta:
+        model = Case
+
+    subject = factory.Sequence(lambda n: f"Case subject {n}")
+
+    @classmethod
+    def _create(cls, model_class: type[Case], *args: Any, **kwargs: Any) -> Case:
+        by = kwargs.pop("by", None) or _system_user()
+        state = kwargs.pop("state", "draft")
+        kwargs["case_type"] = case_type(kwargs.pop("type", "helpdesk"))
+        if "section" not in kwargs:
+            kwargs["section"] = SectionFactory()
+        case = case_services.case_create(by=by, values=kwargs)
+        path = {
+            "draft": [],
+            "open": ["open"],
+            "pending": ["open", "pending"],
+            "done": ["open", "close"],
+            "cancel": ["cancel"],
+        }[state]
+        for action in path:
+            case = case_services.case_set_state(case=case, by=by, action=action)
+        case.refresh_from_db()
+        return case

@@ -4,16 +4,27 @@ so a new view is covered the moment it is routed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from goodwill.accounts.models import User
+from goodwill.cases import services as case_services
+from goodwill.cases.models import (
+    Case,
+    CaseCategory,
+    OutboundMessage,
+    SavedFilter,
+    Section,
+    Stage,
+)
 from goodwill.partners import services
 from goodwill.partners.models import Membership, Partner, PartnerExport, TimelineEntry
-from tests.factories import PartnerFactory, PersonFactory
+from tests.factories import CaseFactory, PartnerFactory, PersonFactory, SectionFactory
 
 # Open to every logged-in account by design: their own password and profile,
 # logging out, and the login/reset flow itself. The schema lists no data.
@@ -55,14 +66,35 @@ STAFF_ROUTES = [(n, r) for n, r in _named_routes() if n not in PUBLIC_OR_SELF]
 
 
 @pytest.fixture
-def objects(alice: User) -> dict[str, int]:
+def objects(alice: User) -> dict[str, Any]:
     company = PartnerFactory(name="Acme")
     PersonFactory(name="Pat", companies=[services.MembershipInput(company=company)])
     export = services.partner_export_request(by=alice, filters={}, fmt="csv")
+    section = SectionFactory(parent=SectionFactory())
+    case = CaseFactory(
+        section=section, partner=company, requester_email="pat@acme.example", state="open"
+    )
+    note = case_services.case_note_add(case=case, by=alice, body="A note")
+    watcher = case_services.watcher_add(case=case, by=alice, email="cc@acme.example")
+    link = case_services.case_link_add(case=case, by=alice, target=company)
+    attachment = case_services.case_attach(
+        case=case, by=alice, files=[ContentFile(b"data", name="a.txt")]
+    )[0]
+    saved = case_services.saved_filter_save(user=alice, name="Mine", query="filter=my_open")
     return {
         "pk": company.pk,
         "membership": Membership.objects.get().pk,
         "export": export.pk,
+        "number": case.number,
+        "entry": note.pk,
+        "watcher": watcher.pk,
+        "link": link.pk,
+        "attachment": attachment.pk,
+        "saved_filter": saved.pk,
+        "section": section.pk,
+        "stage": section.stages.first().pk,  # type: ignore[union-attr]
+        "category": CaseCategory.objects.create(section=section, name="General").pk,
+        "case_type": case.case_type_id,
     }
 
 
@@ -72,16 +104,45 @@ def _state() -> tuple[int, ...]:
         TimelineEntry.objects.count(),
         Membership.objects.count(),
         PartnerExport.objects.count(),
+        Case.objects.filter(state="open").count(),
+        Section.objects.count(),
+        Stage.objects.count(),
+        OutboundMessage.objects.count(),
+        SavedFilter.objects.count(),
     )
 
 
-def _url(route: str, objects: dict[str, int]) -> str:
-    path = "/" + route
-    if "contacts/<id:pk>" in route:
-        return path.replace("<id:pk>", str(objects["membership"]))
-    if "exports/<id:pk>" in route:
-        return path.replace("<id:pk>", str(objects["export"]))
-    return path.replace("<id:pk>", str(objects["pk"]))
+_PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")
+# Which object a "<id:pk>" stands for, by the path segment before it.
+_PK_BY_SEGMENT = {
+    "contacts": "membership",
+    "exports": "export",
+    "filters": "saved_filter",
+    "attachments": "attachment",
+    "watchers": "watcher",
+    "links": "link",
+    "split": "entry",
+    "sections": "section",
+    "types": "case_type",
+    "categories": "category",
+    "stages": "stage",
+}
+# Other placeholders, by name.
+_BY_NAME = {"number": "number", "stage": "stage", "action": "close", "decision": "submit"}
+
+
+def _url(route: str, objects: dict[str, Any]) -> str:
+    """The route with each placeholder replaced by a real object's key."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "pk":
+            segment = route[: match.start()].rstrip("/").rsplit("/", 1)[-1]
+            return str(objects[_PK_BY_SEGMENT.get(segment, "pk")])
+        key = _BY_NAME.get(name, "pk")
+        return str(objects.get(key, key))
+
+    return "/" + _PLACEHOLDER.sub(value, route)
 
 
 def test_the_route_list_is_not_empty() -> None:

@@ -303,7 +303,7 @@ def partner_merge(request: Request, pk: int) -> Response:
 def partner_timeline(request: Request, pk: int) -> Response:
     partner = get_partner_for_user(request.user, pk)
     page = selectors.partner_timeline_page(
-        partner=partner, cursor=request.query_params.get("cursor") or None
+        partner=partner, cursor=request.query_params.get("cursor") or None, user=request.user
     )
     data = {"results": page.items, **page_links(request, page, {})}
     return Response(TimelinePageSerializer(data, context={"request": request}).data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -173,9 +174,29 @@ def partner_detail_queryset() -> QuerySet[Partner]:
     )
 
 
-def partner_timeline_page(*, partner: Partner, cursor: str | None) -> Page[TimelineEntry]:
+# Apps whose records write to a partner's timeline (cases, later documents)
+# register, in their AppConfig.ready:
+# - a filter that hides the entries *user* may not see on the partner page;
+# - a linker that, given a page of entries, sets ``entry.subject_link`` to a
+#   (url, label) pair for the entries of their records, in one query.
+TimelineFilter = Callable[[Any, QuerySet[TimelineEntry], Partner], QuerySet[TimelineEntry]]
+TimelineLinker = Callable[[list[TimelineEntry]], None]
+TIMELINE_FILTERS: list[TimelineFilter] = []
+TIMELINE_LINKERS: list[TimelineLinker] = []
+
+
+def partner_timeline_page(
+    *, partner: Partner, cursor: str | None, user: Any = None
+) -> Page[TimelineEntry]:
+    """The partner's own entries and those of its cases (and later documents),
+    without what *user* may not see."""
     queryset = TimelineEntry.objects.filter(partner=partner).select_related("author")
-    return keyset_page(queryset, sort="-created_at", cursor=cursor, limit=TIMELINE_PAGE_SIZE)
+    for hide in TIMELINE_FILTERS:
+        queryset = hide(user, queryset, partner)
+    page = keyset_page(queryset, sort="-created_at", cursor=cursor, limit=TIMELINE_PAGE_SIZE)
+    for link in TIMELINE_LINKERS:
+        link(page.items)
+    return page
 
 
 def partner_duplicates(

@@ -44,6 +44,10 @@ from goodwill.partners.permissions import (
 )
 from goodwill.partners.services import MembershipInput
 
+# Panels other apps add to the partner page (in their AppConfig.ready), each
+# loaded lazily with htmx: (title, URL name taking the partner's pk, who may see it).
+PARTNER_PANELS: list[tuple[str, str, Any]] = []
+
 
 def _apply_errors(error: ValidationError, *forms: Any) -> None:
     """Show a service's ValidationError next to the matching field, or on top."""
@@ -349,7 +353,7 @@ def partner_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def partner_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     partner = get_partner_for_user(request.user, pk, queryset=selectors.partner_detail_queryset())
-    timeline = selectors.partner_timeline_page(partner=partner, cursor=None)
+    timeline = selectors.partner_timeline_page(partner=partner, cursor=None, user=request.user)
     return render(
         request,
         "partners/detail.html",
@@ -362,6 +366,11 @@ def partner_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "can_archive": can_partner(request.user, "archive"),
             "can_merge": can_partner(request.user, "merge"),
             "can_note": can_partner(request.user, "note"),
+            "panels": [
+                (title, reverse(url_name, args=[partner.pk]))
+                for title, url_name, allowed in PARTNER_PANELS
+                if allowed(request.user)
+            ],
         },
     )
 
@@ -373,7 +382,7 @@ def partner_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     partner = get_partner_for_user(request.user, pk)
     try:
         timeline = selectors.partner_timeline_page(
-            partner=partner, cursor=request.GET.get("cursor")
+            partner=partner, cursor=request.GET.get("cursor"), user=request.user
         )
     except BadCursor:
         return HttpResponse("This page link is no longer valid; reload the page.", status=400)

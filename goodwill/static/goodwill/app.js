@@ -77,16 +77,17 @@
   // Autocomplete selects (partners) and tag pickers (categories), with Tom Select.
   function initWidgets(root) {
     if (typeof TomSelect === "undefined") return;
-    root.querySelectorAll("select[data-autocomplete=partners]").forEach(function (select) {
+    root.querySelectorAll("select[data-autocomplete]").forEach(function (select) {
       if (select.tomselect) return;
       var kind = select.dataset.kind || "";
+      var base = select.dataset.url || "/partners/autocomplete/";
       new TomSelect(select, {
         valueField: "value", labelField: "text", searchField: [], maxOptions: 20,
         loadThrottle: 250, allowEmptyOption: false, placeholder: "Type to search…",
         plugins: ["clear_button"],
         shouldLoad: function (query) { return query.length >= 1; },
         load: function (query, callback) {
-          var url = "/partners/autocomplete/?kind=" + encodeURIComponent(kind) + "&q=" + encodeURIComponent(query);
+          var url = base + "?kind=" + encodeURIComponent(kind) + "&q=" + encodeURIComponent(query);
           fetch(url, { headers: { "Accept": "application/json" } })
             .then(function (r) { return r.json(); })
             .then(function (data) { callback(data.results); })
@@ -105,6 +106,32 @@
       new TomSelect(select, { plugins: ["remove_button"], maxOptions: 500 });
     });
   }
+  // Tabs: <div data-tabs> with role=tab buttons controlling role=tabpanel panes.
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest("[data-tabs] [role=tab]");
+    if (!tab) return;
+    tab.parentElement.querySelectorAll("[role=tab]").forEach(function (other) {
+      var selected = other === tab;
+      other.setAttribute("aria-selected", selected ? "true" : "false");
+      var pane = document.getElementById(other.getAttribute("aria-controls"));
+      if (pane) pane.hidden = !selected;
+    });
+  });
+
+  // The case form shows the field groups its case type asks for.
+  function syncCaseGroups() {
+    var data = document.getElementById("case-type-groups");
+    var select = document.getElementById("id_case_type");
+    if (!data || !select) return;
+    var groups = JSON.parse(data.textContent)[select.value] || [];
+    document.querySelectorAll("[data-field-group]").forEach(function (panel) {
+      panel.hidden = groups.indexOf(panel.dataset.fieldGroup) === -1;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "id_case_type") syncCaseGroups();
+  });
+  document.addEventListener("DOMContentLoaded", syncCaseGroups);
   document.addEventListener("DOMContentLoaded", function () { initWidgets(document); });
   document.addEventListener("htmx:load", function (event) { initWidgets(event.target); });
 })();
