@@ -412,7 +412,7 @@ class Watcher(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.user) if self.user_id else self.email
+        return self.user.display_name if self.user else self.email
 
 
 class CaseLink(models.Model):

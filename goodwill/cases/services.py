@@ -186,7 +186,7 @@ def _display(field_name: str, value: Any) -> str:
     if isinstance(value, models.Model):
         if isinstance(value, Case):
             return value.reference
-        return str(value)
+        return str(getattr(value, "display_name", value))
     model_field = Case._meta.get_field(field_name)
     choices = getattr(model_field, "flatchoices", None)
     if choices:
@@ -555,7 +555,7 @@ def _transition(case: Case, *, by: User | None, action: str, note: str | None = 
         if case.responsible_id is None and by is not None and can_use_staff_ui(by):
             case.responsible = by
             fields.append("responsible")
-            rows.append(_change("Responsible", "", str(by)))
+            rows.append(_change("Responsible", "", by.display_name))
     elif action in {"close", "cancel"}:
         case.closed_at = now
         fields.append("closed_at")
@@ -663,7 +663,13 @@ def case_escalate(*, case: Case, by: User | None, note: str | None = None) -> Ca
     case.section = parent
     case.responsible = parent.responsible or case.responsible
     if case.responsible != old_responsible:
-        rows.append(_change("Responsible", str(old_responsible or ""), str(case.responsible)))
+        rows.append(
+            _change(
+                "Responsible",
+                _display("responsible", old_responsible),
+                _display("responsible", case.responsible),
+            )
+        )
     case.stage = _first_stage(parent)
     case.category = None
     _touch(case, "section", "responsible", "stage", "category")
@@ -872,7 +878,7 @@ def watcher_add(
         raise ValidationError("Give either a user or an email address to add as a watcher.")
     if user is not None:
         _check_staff(user, "user")
-        label = str(user)
+        label = user.display_name
         address = ""
     else:
         try:

@@ -329,7 +329,19 @@ class TimelineEntry(models.Model):
     @property
     def action_label(self) -> str:
         """A short phrase for the entry's meta line: "edited", "contact added"."""
-        labels = {"updated": "edited", "contact_updated": "contact edited"}
+        labels = {
+            "updated": "edited",
+            "contact_updated": "contact edited",
+            "open": "opened",
+            "pending": "set pending",
+            "close": "closed",
+            "cancel": "cancelled",
+            "reset": "reset to draft",
+            "reply": "replied",
+            "expense_submitted": "submitted for approval",
+            "expense_approved": "approved the expense",
+            "expense_rejected": "rejected the expense",
+        }
         if self.action:
             return labels.get(self.action, self.action.replace("_", " "))
         return self.get_kind_display().lower()
