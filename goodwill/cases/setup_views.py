@@ -272,6 +272,7 @@ def category_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     section = category.section
     if request.method != "POST":
         form = CategoryForm(initial=CategoryForm.initial_for(category), prefix="edit-category")
+        form.fields["name"].widget.attrs["autofocus"] = True
         if not request.htmx:
             section = _with_page_data(section)
         return _render_section(
@@ -360,6 +361,7 @@ def stage_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     section = stage.section
     if request.method != "POST":
         form = StageForm(initial=StageForm.initial_for(stage), prefix="edit-stage")
+        form.fields["name"].widget.attrs["autofocus"] = True
         if not request.htmx:
             section = _with_page_data(section)
         return _render_section(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -751,3 +752,26 @@ def test_the_admin_lists_cases_read_only(alice: User, alice_client: Client) -> N
     assert alice_client.get("/admin/cases/case/").status_code == 200
     assert alice_client.get(f"/admin/cases/case/{case.pk}/change/").status_code == 200
     assert alice_client.get("/admin/cases/case/add/").status_code == 403
+
+
+def test_setup_pages_render_with_the_production_manifest(
+    tmp_path: Any, maria: User, maria_client: Client
+) -> None:
+    """The stylesheet, SortableJS and the setup script are in the hashed manifest."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    section = configuration.section_save(by=maria, values={"name": "Help", "code": "HELP"})
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=storages, WHITENOISE_USE_FINDERS=False):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        page = maria_client.get(reverse("cases_setup:section_detail", args=[section.pk]))
+        assert page.status_code == 200
+        html = page.content.decode()
+        for name in ("goodwill/cases-setup.css", "goodwill/cases-setup.js"):
+            stem, ext = name.rsplit(".", 1)
+            assert re.search(rf"/static/{stem}\.[0-9a-f]{{12}}\.{ext}", html), name
+        assert re.search(r"/static/vendor/sortablejs/Sortable\.min\.[0-9a-f]{12}\.js", html)
