@@ -665,8 +665,9 @@ def stages_reorder(*, by: User | None, section: Section, stage_ids: list[int]) -
                 f"{', '.join(str(pk) for pk in foreign)}; reload the page and try again."
             }
         )
+    listed = set(stage_ids)
     rest = sorted(
-        (s for pk, s in stages.items() if pk not in set(stage_ids)),
+        (s for pk, s in stages.items() if pk not in listed),
         key=lambda s: (s.sequence, s.pk),
     )
     ordered = [stages[pk] for pk in stage_ids] + rest
