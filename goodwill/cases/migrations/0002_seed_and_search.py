@@ -9,33 +9,11 @@ the one-row ``CaseNumber`` counter instead.
 
 from django.db import migrations
 
-CASE_TYPES = [
-    # code, name, field groups, billable, final close
-    ("helpdesk", "Helpdesk request", [], False, False),
-    ("claim", "Claim", ["claim"], False, True),
-    ("lead", "Lead", [], False, False),
-    ("opportunity", "Opportunity", ["opportunity"], True, False),
-    ("bug", "Bug", [], False, False),
-    ("service", "Service request", ["service"], True, False),
-    ("expense", "Expense claim", ["expense"], False, True),
-    ("call", "Phone call", ["meeting"], False, False),
-    ("meeting", "Meeting", ["meeting"], False, False),
-]
+from goodwill.cases.seed import case_types_ensure
 
 
 def seed(apps, schema_editor):
-    CaseType = apps.get_model("cases", "CaseType")
-    for sequence, (code, name, groups, billable, final) in enumerate(CASE_TYPES, start=1):
-        CaseType.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "field_groups": groups,
-                "billable": billable,
-                "final_close": final,
-                "sequence": sequence * 10,
-            },
-        )
+    case_types_ensure(apps.get_model("cases", "CaseType"))
     CaseNumber = apps.get_model("cases", "CaseNumber")
     CaseNumber.objects.get_or_create(pk=1, defaults={"value": 1000})
     if schema_editor.connection.vendor == "postgresql":
