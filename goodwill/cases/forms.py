@@ -261,10 +261,9 @@ def case_initial(case: Case) -> dict[str, Any]:
 
 
 class NoteForm(forms.Form):
+    """The files come from ``request.FILES.getlist("files")``; the service checks them."""
+
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=100_000)
-    files = forms.FileField(
-        required=False, widget=forms.ClearableFileInput(attrs={"allow_multiple_selected": True})
-    )
 
 
 class ReplyForm(NoteForm):
@@ -274,12 +273,6 @@ class ReplyForm(NoteForm):
     def addresses(self, name: str) -> list[str]:
         raw = self.cleaned_data.get(name) or ""
         return [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
-
-
-class AttachForm(forms.Form):
-    files = forms.FileField(
-        widget=forms.ClearableFileInput(attrs={"allow_multiple_selected": True})
-    )
 
 
 class WatcherForm(forms.Form):

@@ -240,10 +240,10 @@ def case_links(*, case: Case, user: Any) -> list[LinkView]:
                 )
         else:
             model = link.target_type.model_class()
-            target = model._default_manager.filter(pk=link.target_id).first() if model else None
-            if target is not None:
-                url = getattr(target, "get_absolute_url", lambda: "")()
-                shown.append(LinkView(link, str(target), url))
+            record = model._default_manager.filter(pk=link.target_id).first() if model else None
+            if record is not None:
+                url = getattr(record, "get_absolute_url", lambda: "")()
+                shown.append(LinkView(link, str(record), url))
     return shown
 
 
@@ -312,7 +312,7 @@ def kanban_columns(cases: QuerySet[Case], section: Section) -> list[KanbanColumn
         F("planned_revenue") * Coalesce(F("probability"), Value(0)) / Value(100),
         output_field=DecimalField(max_digits=20, decimal_places=4),
     )
-    totals = {
+    totals: dict[int | None, Any] = {
         row["stage_id"]: row
         for row in cases.order_by()
         .values("stage_id")

@@ -23,7 +23,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
 from goodwill.cases import selectors, services
 from goodwill.cases.forms import (
-    AttachForm,
     BulkForm,
     CaseFilterForm,
     CaseForm,
@@ -317,7 +316,6 @@ def _case_context(request: AuthenticatedHttpRequest, case: Case) -> dict[str, An
         "reply_form": ReplyForm(initial={"to": case.requester_email}),
         "watcher_form": WatcherForm(),
         "link_form": LinkForm(user=user, auto_id="id_link_%s"),
-        "attach_form": AttachForm(),
         "max_mb": _max_mb(),
     }
 
@@ -390,10 +388,7 @@ def case_state(request: AuthenticatedHttpRequest, number: int, action: str) -> H
     form = StateForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        if action in {"pending", "close", "cancel"}:
-            services.STATE_SERVICES[action](case=case, by=request.user, note=note)  # type: ignore[operator]
-        else:
-            services.STATE_SERVICES[action](case=case, by=request.user)  # type: ignore[operator]
+        services.case_set_state(case=case, by=request.user, action=action, note=note)
     except ValidationError as exc:
         return _after_action(request, number, error=exc)
     case.refresh_from_db(fields=["state"])
