@@ -311,7 +311,8 @@ def _clean_values(case: Case, values: Mapping[str, Any]) -> dict[str, Any]:
             errors.setdefault(name, []).append(f"{user} is not an active staff user.")
     for name in ("planned_revenue", "planned_cost", "amount"):
         value = getattr(case, name)
-        if value is not None and Decimal(value) < 0:
+        # A value that full_clean refused is still the raw input: skip it.
+        if name not in errors and value is not None and Decimal(value) < 0:
             errors.setdefault(name, []).append("Enter an amount of zero or more.")
     if errors:
         raise ValidationError(errors)
