@@ -407,11 +407,15 @@ def case_create(
     if attendee_users:
         case.attendee_users.set(attendee_users)
     for watcher in watchers:
-        _watcher_add(
-            case,
-            user=watcher if not isinstance(watcher, str) else None,
-            email=watcher if isinstance(watcher, str) else "",
-        )
+        if isinstance(watcher, str):
+            try:
+                address = email_normalise(watcher)
+            except ValidationError as exc:
+                raise ValidationError({"watchers": exc.messages}) from None
+            _watcher_add(case, user=None, email=address)
+        else:
+            _check_staff(watcher, "watchers")
+            _watcher_add(case, user=watcher, email="")
     _entry(
         case,
         kind=TimelineEntry.Kind.SYSTEM,
