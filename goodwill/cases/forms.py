@@ -43,6 +43,22 @@ def staff_users() -> QuerySet[User]:
     )
 
 
+class PartnerMultipleWidget(forms.SelectMultiple):
+    """A multi-select that renders only the chosen partners; others load by autocomplete."""
+
+    def __init__(self, *, kind: str = "") -> None:
+        super().__init__(attrs={"data-autocomplete": "partners", "data-kind": kind})
+
+    def optgroups(self, name: str, value: list[Any], attrs: dict[str, Any] | None = None) -> Any:
+        chosen = [v for v in value if is_valid_id(v)]
+        partners = Partner.objects.filter(pk__in=chosen) if chosen else []
+        options = [
+            self.create_option(name, str(p.pk), p.name, True, index)
+            for index, p in enumerate(partners)
+        ]
+        return [(None, options, 0)]
+
+
 class UserChoiceField(IdChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name
@@ -169,7 +185,10 @@ class CaseForm(forms.Form):
     scheduled_end = forms.DateTimeField(required=False, widget=DATETIME_WIDGET, label="End")
     technician = UserChoiceField(queryset=User.objects.none(), required=False)
     attendees = forms.ModelMultipleChoiceField(
-        queryset=Partner.objects.none(), required=False, widget=forms.MultipleHiddenInput
+        queryset=Partner.objects.none(),
+        required=False,
+        label="People attending",
+        widget=PartnerMultipleWidget(kind=Partner.Kind.PERSON),
     )
     attendee_users = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(),
@@ -180,22 +199,20 @@ class CaseForm(forms.Form):
     # Expense
     amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
 
-    GROUPS = {
-        CaseType.FieldGroup.OPPORTUNITY: (
-            "planned_revenue", "planned_cost", "probability", "expected_close", "currency",
-        ),
-        CaseType.FieldGroup.CLAIM: (
-            "claim_subject", "claim_product", "root_cause",
-            "corrective_action", "preventive_action",
-        ),
-        CaseType.FieldGroup.SERVICE: (
-            "location_address", "location_text", "scheduled_start", "scheduled_end", "technician",
-        ),
-        CaseType.FieldGroup.MEETING: (
-            "scheduled_start", "scheduled_end", "location_text", "attendee_users",
-        ),
-        CaseType.FieldGroup.EXPENSE: ("amount", "currency"),
-    }  # fmt: skip
+    # Panels of type-specific fields: (label, fields, the field groups that show it).
+    # A field appears in one panel only, so the form never posts it twice.
+    PANELS = (
+        ("Opportunity", ("planned_revenue", "planned_cost", "probability", "expected_close"),
+         ("opportunity",)),
+        ("Expense", ("amount",), ("expense",)),
+        ("Money", ("currency",), ("opportunity", "expense")),
+        ("Claim", ("claim_subject", "claim_product", "root_cause", "corrective_action",
+                   "preventive_action"), ("claim",)),
+        ("Schedule", ("scheduled_start", "scheduled_end", "location_text"),
+         ("service", "meeting")),
+        ("Service visit", ("location_address", "technician"), ("service",)),
+        ("Attendees", ("attendee_users", "attendees"), ("meeting",)),
+    )  # fmt: skip
 
     def __init__(self, *args: Any, user: Any, case: Case | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -221,15 +238,16 @@ class CaseForm(forms.Form):
         return self.data.get(name) if self.is_bound else self.initial.get(name)
 
     def group_fields(self) -> list[tuple[str, str, list[forms.BoundField]]]:
-        """(group key, label, fields) for the type-specific groups, in order."""
-        labels = dict(CaseType.FieldGroup.choices)
+        """(space-separated field groups, label, fields) for the type-specific panels."""
         return [
-            (key, labels[key].split(" (")[0], [self[name] for name in names])
-            for key, names in self.GROUPS.items()
+            (" ".join(groups), label, [self[name] for name in names])
+            for label, names, groups in self.PANELS
         ]
 
     def values(self, *, only_changed: bool) -> dict[str, Any]:
-        names = [n for n in (*EDITABLE_FIELDS, "attendee_users") if n in self.cleaned_data]
+        names = [
+            n for n in (*EDITABLE_FIELDS, "attendee_users", "attendees") if n in self.cleaned_data
+        ]
         if only_changed:
             names = [n for n in names if n in self.changed_data]
         values = {name: self.cleaned_data[name] for name in names}
@@ -257,6 +275,7 @@ def case_initial(case: Case) -> dict[str, Any]:
         field = Case._meta.get_field(name)
         initial[name] = getattr(case, field.attname)  # type: ignore[union-attr]
     initial["attendee_users"] = [u.pk for u in case.attendee_users.all()]
+    initial["attendees"] = [p.pk for p in case.attendees.all()]
     return initial
 
 

@@ -125,7 +125,9 @@
     if (!data || !select) return;
     var groups = JSON.parse(data.textContent)[select.value] || [];
     document.querySelectorAll("[data-field-group]").forEach(function (panel) {
-      panel.hidden = groups.indexOf(panel.dataset.fieldGroup) === -1;
+      panel.hidden = !panel.dataset.fieldGroup.split(" ").some(function (group) {
+        return groups.indexOf(group) !== -1;
+      });
     });
   }
   document.addEventListener("change", function (event) {
