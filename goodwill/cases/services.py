@@ -1100,11 +1100,12 @@ def case_reply(
         visibility=TimelineEntry.Visibility.PUBLIC,
     )
     _store_files(case, files, by=by, entry=entry)
+    # The latest 20, oldest first: In-Reply-To is the newest of them.
     previous = list(
         OutboundMessage.objects.filter(case=case)
-        .order_by("created_at", "id")
+        .order_by("-created_at", "-id")
         .values_list("message_id", flat=True)[:20]
-    )
+    )[::-1]
     from_email, reply_to = _reply_addresses(case)
     subject = case.subject
     tag = case_subject_tag(case)
