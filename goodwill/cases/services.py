@@ -1172,11 +1172,8 @@ def case_link_add(*, case: Case, by: User | None, target: models.Model) -> CaseL
 def case_link_remove(*, link: CaseLink, by: User | None) -> None:
     case = link.case
     _check_writable(case)
-    target = (
-        link.target_type.get_object_for_this_type(pk=link.target_id)
-        if link.target_type.model_class()
-        else None
-    )
+    model = link.target_type.model_class()
+    target = model._default_manager.filter(pk=link.target_id).first() if model else None
     label = link_target_label(target) if target is not None else f"record {link.target_id}"
     link.delete()
     _entry(
