@@ -4,6 +4,7 @@
 - The partner page's timeline hides the entries of cases the viewer may not
   see (members-only sections), and links each case entry to its case.
 - The partner page gets a lazily loaded "Cases" panel.
+- Renaming a partner refreshes what case search looks in (in the worker).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from goodwill.lib.events import Event, subscribe
 from goodwill.partners.models import Partner, TimelineEntry
 
 
@@ -46,6 +48,17 @@ def _link_case_entries(entries: list[TimelineEntry]) -> None:
             entry.subject_link = (reverse("cases:detail", args=[number]), f"case #{number}")  # type: ignore[attr-defined]
 
 
+def _partner_renamed(event: Event) -> None:
+    if "Name" not in event.payload.get("changes", ()):
+        return
+    from goodwill.cases.models import Case
+    from goodwill.cases.tasks import cases_search_refresh_run
+
+    partner_id = event.payload["partner_id"]
+    if Case.objects.filter(partner_id=partner_id).exists():
+        cases_search_refresh_run.enqueue(partner_id)
+
+
 def install() -> None:
     from goodwill.cases.permissions import can_case
     from goodwill.cases.services import partner_merge_step
@@ -59,6 +72,7 @@ def install() -> None:
         partner_selectors.TIMELINE_FILTERS.append(_hide_invisible_case_entries)
     if _link_case_entries not in partner_selectors.TIMELINE_LINKERS:
         partner_selectors.TIMELINE_LINKERS.append(_link_case_entries)
+    subscribe("partner.updated")(_partner_renamed)
     panel = ("Cases", "cases:partner_cases", lambda user: can_case(user, "view"))
     if not any(p[1] == panel[1] for p in partner_views.PARTNER_PANELS):
         partner_views.PARTNER_PANELS.append(panel)

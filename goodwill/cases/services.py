@@ -887,6 +887,7 @@ def watcher_add(
     *, case: Case, by: User | None, user: User | None = None, email: str = ""
 ) -> Watcher:
     """Add a user, or a free email address (Cc), to the case's watchers."""
+    case = _locked(case)
     _check_writable(case)
     if (user is None) == (not (email or "").strip()):
         raise ValidationError("Give either a user or an email address to add as a watcher.")
@@ -918,7 +919,7 @@ def watcher_add(
 
 @transaction.atomic
 def watcher_remove(*, watcher: Watcher, by: User | None) -> None:
-    case = watcher.case
+    case = _locked(watcher.case)
     _check_writable(case)
     label = str(watcher)
     watcher.delete()
@@ -981,6 +982,7 @@ def case_attach(
     *, case: Case, by: User | None, files: Sequence[File], note: str = ""
 ) -> list[Attachment]:
     """Attach files to the case (through Django's storage API), with a timeline entry."""
+    case = _locked(case)
     _check_writable(case)
     if not files:
         raise ValidationError({"files": "Choose at least one file."})
@@ -1009,6 +1011,7 @@ def case_note_add(
     *, case: Case, by: User | None, body: str, files: Sequence[File] = ()
 ) -> TimelineEntry:
     """An internal note: it never leaves the staff interface."""
+    case = _locked(case)
     _check_writable(case)
     text = _clean_body(body, what="note")
     _check_files(files)
@@ -1148,6 +1151,7 @@ def link_target_label(target: models.Model) -> str:
 @transaction.atomic
 def case_link_add(*, case: Case, by: User | None, target: models.Model) -> CaseLink:
     """Link the case to any record: a partner, another case, later an order."""
+    case = _locked(case)
     _check_writable(case)
     if isinstance(target, Case) and target.pk == case.pk:
         raise ValidationError("A case cannot be linked to itself.")
@@ -1170,7 +1174,7 @@ def case_link_add(*, case: Case, by: User | None, target: models.Model) -> CaseL
 
 @transaction.atomic
 def case_link_remove(*, link: CaseLink, by: User | None) -> None:
-    case = link.case
+    case = _locked(link.case)
     _check_writable(case)
     model = link.target_type.model_class()
     target = model._default_manager.filter(pk=link.target_id).first() if model else None
@@ -1359,3 +1363,20 @@ def partner_merge_step(keep: Partner, drop: Partner) -> None:
         case.partner = keep
         _refresh_search_text(case)
     Case.objects.bulk_update(moved, ["partner", "search_text"], batch_size=500)
+
+
+def cases_search_refresh(*, partner: Partner) -> int:
+    """Recompute ``search_text`` of the partner's cases (after a rename)."""
+    done = 0
+    cases = Case.objects.filter(partner=partner).only("pk", "number", "subject", "requester_email")
+    batch: list[Case] = []
+    for case in cases.iterator(chunk_size=1000):
+        case.partner = partner
+        _refresh_search_text(case)
+        batch.append(case)
+        if len(batch) == 1000:
+            done += Case.objects.bulk_update(batch, ["search_text"])
+            batch = []
+    if batch:
+        done += Case.objects.bulk_update(batch, ["search_text"])
+    return done
