@@ -1,6 +1,6 @@
 from django.urls import path
 
-from goodwill.cases import views
+from goodwill.cases import board_urls, report_urls, views
 
 app_name = "cases"
 
@@ -29,4 +29,6 @@ urlpatterns = [
     path("<id:number>/expense/<slug:decision>/", views.case_expense, name="expense"),
     path("<id:number>/merge/", views.case_merge, name="merge"),
     path("<id:number>/split/<id:pk>/", views.case_split, name="split"),
+    *board_urls.urlpatterns,
+    *report_urls.urlpatterns,
 ]
