@@ -469,7 +469,9 @@ def case_update(*, case: Case, by: User | None, values: Mapping[str, Any]) -> Ca
             case.attendee_users.set(attendee_users)
             rows.append(
                 _change(
-                    "Staff attending", f"{len(old)} people", ", ".join(map(str, attendee_users))
+                    "Staff attending",
+                    f"{len(old)} people",
+                    ", ".join(u.display_name for u in attendee_users),
                 )
             )
     if not rows:
