@@ -10,14 +10,17 @@ from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from goodwill.accounts.models import User
+from goodwill.cases import board_views
 from goodwill.cases.models import Case, Section, Stage
 from goodwill.partners.models import TimelineEntry
-from tests.factories import CaseFactory, PartnerFactory, SectionFactory
+from tests.factories import CaseFactory, PartnerFactory, SectionFactory, case_type
 
 pytestmark = pytest.mark.django_db
 
@@ -612,6 +615,23 @@ def test_agents_cannot_see_or_move_events_of_a_members_only_section(
 
 # --------------------------------------------------------------------------
 # Query counts: flat, whatever the number of cases
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner and partial indexes")
+@pytest.mark.parametrize("persona", ["maria", "bob"])
+def test_the_board_queries_use_the_kanban_partial_index(
+    persona: str, pipeline: Section, request: pytest.FixtureRequest
+) -> None:
+    """The totals and a column's cards are read through ``case_kanban`` (section,
+    type, stage WHERE active), which SQLite only uses when it sees the states."""
+    user: User = request.getfixturevalue(persona)
+    opportunity(pipeline, "New", "100", 50)
+    filters = board_views.BoardFilters(section=pipeline, case_type=case_type("opportunity"))
+    cases = board_views._board_cases(user, filters)
+    totals = cases.order_by().values("stage_id").annotate(n=Count("id"))
+    assert "case_kanban" in totals.explain()
+    cards = cases.filter(stage=stage(pipeline, "New")).order_by("-updated_at", "-id")[:31]
+    assert "case_kanban" in cards.explain()
 
 
 @pytest.mark.parametrize("count", [5, 40])

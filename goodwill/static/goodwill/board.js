@@ -56,7 +56,14 @@
     if (origin) origin.parent.insertBefore(item, origin.next && origin.next.parentNode === origin.parent ? origin.next : null);
   }
 
+  // The fallback drag (pointer events, a clone follows the pointer) behaves the same
+  // with a mouse, a pen and a finger, and in every browser.
   var COMMON = {
+    forceFallback: true,
+    fallbackTolerance: 4,
+    // On touch screens a short hold starts the drag, so a swipe still scrolls the board.
+    delay: 200,
+    delayOnTouchOnly: true,
     sort: false,
     animation: 120,
     filter: "details, summary, input, select, button, label",
@@ -93,6 +100,12 @@
             // The most recently changed case comes first, as the server orders it.
             var empty = target.querySelector(".kanban-empty");
             if (empty) empty.remove();
+            if (!evt.from.querySelector(".kanban-card, .kanban-more, .kanban-loading")) {
+              var none = document.createElement("li");
+              none.className = "kanban-empty muted small";
+              none.textContent = "No cases";
+              evt.from.appendChild(none);
+            }
             target.insertBefore(item, target.firstElementChild);
             var select = item.querySelector("select[name=stage]");
             if (select) select.value = String(payload.stage);
@@ -159,6 +172,8 @@
               item.dataset.time = payload.time;
               var label = item.querySelector(".cal-time");
               if (label) label.textContent = payload.time;
+              var end = item.querySelector(".cal-end");
+              if (end) end.textContent = payload.end_time ? "–" + payload.end_time : "";
               var dateInput = item.querySelector("input[name=date]");
               var timeInput = item.querySelector("input[name=time]");
               if (dateInput) dateInput.value = payload.date;
