@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.api import partners
+from goodwill.api import cases, partners
 
 app_name = "api"
 
@@ -16,4 +16,21 @@ urlpatterns = [
     path("partners/<id:pk>/timeline/", partners.partner_timeline, name="partner_timeline"),
     path("partners/<id:pk>/notes/", partners.partner_note_add, name="partner_notes"),
     path("categories/", partners.category_list, name="category_list"),
+    path("cases/", cases.case_collection, name="case_list"),
+    path("cases/<id:number>/", cases.case_detail, name="case_detail"),
+    path("cases/<id:number>/state/", cases.case_state, name="case_state"),
+    path("cases/<id:number>/escalate/", cases.case_escalate, name="case_escalate"),
+    path("cases/<id:number>/assign/", cases.case_assign, name="case_assign"),
+    path("cases/<id:number>/merge/", cases.case_merge, name="case_merge"),
+    path("cases/<id:number>/timeline/", cases.case_timeline, name="case_timeline"),
+    path("cases/<id:number>/notes/", cases.case_note_add, name="case_notes"),
+    path("cases/<id:number>/replies/", cases.case_reply, name="case_replies"),
+    path("cases/<id:number>/watchers/", cases.case_watchers, name="case_watchers"),
+    path(
+        "cases/<id:number>/watchers/<id:pk>/",
+        cases.case_watcher_remove,
+        name="case_watcher_remove",
+    ),
+    path("sections/", cases.section_list, name="section_list"),
+    path("case-types/", cases.case_type_list, name="case_type_list"),
 ]
