@@ -145,6 +145,30 @@ def test_a_section_without_stages_shows_an_empty_state(
     assert reverse("cases_setup:section_detail", args=[empty.pk]) not in html
 
 
+def test_without_any_section_the_board_says_so(maria_client: Client) -> None:
+    response = maria_client.get(KANBAN)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "There is no section to show." in html
+    assert reverse("cases_setup:section_list") in html
+
+
+def test_search_and_mine_narrow_the_counts_and_the_cards(
+    maria: User, maria_client: Client, pipeline: Section
+) -> None:
+    """?q= and ?mine=1 apply to the totals and to the columns' cards alike."""
+    robots = opportunity(pipeline, "New", "1000", 50, subject="Warehouse robots", responsible=maria)
+    opportunity(pipeline, "New", "2000", 50, subject="Spare parts")
+
+    response = maria_client.get(KANBAN, {"section": pipeline.pk, "q": "robots"})
+    assert [c.count for c in response.context["columns"]] == [1, 0, 0]
+    response = maria_client.get(KANBAN, {"section": pipeline.pk, "mine": 1})
+    assert [c.count for c in response.context["columns"]] == [1, 0, 0]
+    html = maria_client.get(column_url(pipeline, stage(pipeline, "New"), mine=1)).content.decode()
+    assert f"#{robots.number}" in html
+    assert "Spare parts" not in html
+
+
 def test_folded_stages_load_their_cards_only_when_unfolded(
     maria_client: Client, pipeline: Section
 ) -> None:
