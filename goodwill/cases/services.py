@@ -1054,16 +1054,24 @@ def _reply_addresses(case: Case) -> tuple[str, str]:
 
 
 def _clean_addresses(raw: Iterable[str], what: str) -> list[str]:
+    """Each entry ("Pat <pat@x.example>", or several separated by commas) parsed
+    and validated; an entry that holds no readable address is an error, never
+    silently dropped."""
     found: list[str] = []
-    for _name, address in getaddresses(list(raw)):
-        if not address:
+    for entry in raw:
+        text = (entry or "").strip()
+        if not text:
             continue
-        try:
-            normalised = email_normalise(address)
-        except ValidationError as exc:
-            raise ValidationError({what: exc.messages}) from None
-        if normalised not in found:
-            found.append(normalised)
+        addresses = [address for _name, address in getaddresses([text]) if address]
+        if not addresses:
+            raise ValidationError({what: f"{text} is not a valid email address."})
+        for address in addresses:
+            try:
+                normalised = email_normalise(address)
+            except ValidationError as exc:
+                raise ValidationError({what: exc.messages}) from None
+            if normalised not in found:
+                found.append(normalised)
     return found
 
 

@@ -314,6 +314,7 @@ def _case_context(request: AuthenticatedHttpRequest, case: Case) -> dict[str, An
         "groups": list(case.case_type.field_groups or []),
         "note_form": NoteForm(),
         "reply_form": ReplyForm(initial={"to": case.requester_email}),
+        "cc_default": ", ".join(w.email for w in case.watchers.all() if w.email),
         "watcher_form": WatcherForm(),
         "link_form": LinkForm(user=user, auto_id="id_link_%s"),
         "max_mb": _max_mb(),

@@ -16,7 +16,7 @@ MAX_ID = 2**63 - 1
 
 def is_valid_id(value: Any) -> bool:
     text = str(value)
-    return text.isdigit() and len(text) <= 19 and 0 < int(text) <= MAX_ID
+    return text.isascii() and text.isdigit() and len(text) <= 19 and 0 < int(text) <= MAX_ID
 
 
 class IdConverter:

@@ -400,3 +400,18 @@ def test_a_person_partner_prefills_contact_and_company(bob_client: Client) -> No
     html = _html(bob_client.get(f"/cases/new/?partner={pat.pk}"))
     assert "Pat Doe" in html
     assert "Acme Corp" in html
+
+
+def test_odd_digits_in_a_partner_id_do_not_break_the_form(bob_client: Client) -> None:
+    assert bob_client.get("/cases/new/?partner=%C2%B2").status_code == 200
+
+
+def test_a_cc_that_is_not_an_address_is_refused(
+    bob: User, bob_client: Client, support: Section
+) -> None:
+    case = CaseFactory(section=support, state="open", by=bob, requester_email="a@b.example")
+    html = _html(
+        bob_client.post(f"/cases/{case.number}/reply/", {"body": "Hi", "cc": "nobody@"}, **HX)
+    )
+    assert "not a valid email address" in html
+    assert not OutboundMessage.objects.exists()
