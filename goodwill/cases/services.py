@@ -324,7 +324,7 @@ def _clean_values(case: Case, values: Mapping[str, Any]) -> dict[str, Any]:
         and case.category
         and case.category.default_probability is not None
         and before["category"] != case.category
-        and "probability" not in values
+        and values.get("probability") is None  # a blank form field gives no probability
     ):
         case.probability = case.category.default_probability
     after = {name: _value(case, name) for name in EDITABLE_FIELDS}

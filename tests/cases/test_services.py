@@ -193,6 +193,8 @@ def test_create_copies_the_categorys_default_probability(bob: User, section: Sec
     assert case.probability == 70
     given = create(bob, section, case_type=case_type("opportunity"), category=hot, probability=10)
     assert given.probability == 10
+    blank = create(bob, section, case_type=case_type("opportunity"), category=hot, probability=None)
+    assert blank.probability == 70  # what the create form sends when the field is left empty
     plain = CaseCategory.objects.create(section=section, name="Plain")
     assert create(bob, section, category=plain).probability is None
 
