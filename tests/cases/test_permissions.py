@@ -138,7 +138,7 @@ def test_get_case_for_user_is_404_for_invisible_and_missing_cases(
     assert get_case_for_user(bob, world.public_case.number) == world.public_case
     assert get_case_for_user(bob, world.assigned_case.number) == world.assigned_case
     assert get_case_for_user(maria, world.secret_case.number) == world.secret_case
-    for number in (world.secret_case.number, 999_999, 2**63 - 1):
+    for number in (world.secret_case.number, 999_999, 2**63 - 1, 2**64):
         with pytest.raises(Http404):
             get_case_for_user(bob, number)
 
