@@ -56,14 +56,19 @@ class Command(BaseCommand):
         self.serve(host=host, port=port)
 
     def load(self, *, seed: int) -> bool:
+        from goodwill.cases.demo import demo_cases_load, demo_cases_present
         from goodwill.partners.demo import demo_partners_load, demo_partners_present
 
+        loaded = False
         with transaction.atomic():
             users = demo_users_load()
-            if demo_partners_present():
-                return False
-            demo_partners_load(users=users, seed=seed)
-        return True
+            if not demo_partners_present():
+                demo_partners_load(users=users, seed=seed)
+                loaded = True
+            if not demo_cases_present():
+                demo_cases_load(users=users, seed=seed)
+                loaded = True
+        return loaded
 
     def print_logins(self, url: str | None) -> None:
         lines = ["", "=" * 64]
