@@ -256,7 +256,13 @@ def _clean_values(case: Case, values: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(values) - set(EDITABLE_FIELDS) - set(M2M_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be set: {', '.join(sorted(unknown))}.")
-    before = {name: _value(case, name) for name in EDITABLE_FIELDS}
+    before = {name: _raw(case, name) for name in EDITABLE_FIELDS}
+    # Related objects already loaded (select_related), kept for the old → new display.
+    cached = {
+        name: field.get_cached_value(case)  # type: ignore[union-attr]
+        for name in EDITABLE_FIELDS
+        if (field := Case._meta.get_field(name)).is_relation and field.is_cached(case)  # type: ignore[union-attr]
+    }
     for name, value in values.items():
         if name in M2M_FIELDS:
             continue
@@ -323,22 +329,30 @@ def _clean_values(case: Case, values: Mapping[str, Any]) -> dict[str, Any]:
         and case.category_id
         and case.category
         and case.category.default_probability is not None
-        and before["category"] != case.category
+        and before["category"] != case.category_id
         and values.get("probability") is None  # a blank form field gives no probability
     ):
         case.probability = case.category.default_probability
-    after = {name: _value(case, name) for name in EDITABLE_FIELDS}
-    return {
-        name: (before[name], after[name]) for name in EDITABLE_FIELDS if before[name] != after[name]
-    }
+    changed = {}
+    for name in EDITABLE_FIELDS:
+        new = _raw(case, name)
+        if new == before[name]:
+            continue
+        field = Case._meta.get_field(name)
+        if field.is_relation:
+            old_id = before[name]
+            old = cached.get(name)
+            if old is None and old_id is not None:
+                old = field.related_model._default_manager.filter(pk=old_id).first()  # type: ignore[union-attr]
+            changed[name] = (old, getattr(case, name) if new is not None else None)
+        else:
+            changed[name] = (before[name], new)
+    return changed
 
 
-def _value(case: Case, name: str) -> Any:
-    """A field's value; for a relation, the related object (None when unset)."""
-    model_field = Case._meta.get_field(name)
-    if model_field.is_relation and getattr(case, model_field.attname) is None:  # type: ignore[union-attr]
-        return None
-    return getattr(case, name)
+def _raw(case: Case, name: str) -> Any:
+    """A field's stored value: for a relation, the id (no query)."""
+    return getattr(case, Case._meta.get_field(name).attname)  # type: ignore[union-attr]
 
 
 def _changes_list(changed: Mapping[str, tuple[Any, Any]]) -> list[dict[str, str]]:
