@@ -43,6 +43,7 @@
         borderColor: color,
         backgroundColor: line ? color + "33" : color,
         borderWidth: line ? 2 : 0,
+        maxBarThickness: 56,
         pointRadius: line ? 2 : 0,
         tension: 0.2,
         fill: false
