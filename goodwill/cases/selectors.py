@@ -122,6 +122,8 @@ def search_q(q: str) -> Q:
     match = _NUMBER.match(q)
     if match:
         number = int(match.group(1))
+        if q.strip().startswith("#"):
+            return Q(number=number)  # "#1042" is that case, not #10421
         text = fold(q.strip())
         return (
             Q(number=number) | Q(search_text__contains=text) if len(text) >= 4 else Q(number=number)

@@ -38,7 +38,7 @@ from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from goodwill.accounts.permissions import can_use_staff_ui
+from goodwill.accounts.permissions import can_use_staff_ui, is_administrator
 from goodwill.cases.models import (
     ACTIVE_STATES,
     Attachment,
@@ -470,6 +470,15 @@ def case_update(*, case: Case, by: User | None, values: Mapping[str, Any]) -> Ca
     old_partner_id = case.partner_id
     changed = _clean_values(case, values)
     rows = _changes_list(changed)
+    if {"amount", "currency"} & set(changed) and case.approval in {
+        Case.Approval.REQUESTED,
+        Case.Approval.APPROVED,
+    }:
+        # What was approved (or is being looked at) is no longer what is claimed.
+        rows.append(_change("Approval", case.get_approval_display(), "Not submitted"))
+        case.approval = Case.Approval.NONE
+        case.approved_by = None
+        case.approved_at = None
     if attendees is not None:
         old = set(case.attendees.values_list("pk", flat=True))
         new = {p.pk for p in attendees}
@@ -691,7 +700,9 @@ def case_escalate(*, case: Case, by: User | None, note: str | None = None) -> Ca
     rows = [_change("Section", str(section), str(parent))]
     old_responsible = case.responsible
     case.section = parent
-    case.responsible = parent.responsible or case.responsible
+    heir = parent.responsible
+    if heir is not None and heir.is_active and can_use_staff_ui(heir):
+        case.responsible = heir
     if case.responsible != old_responsible:
         rows.append(
             _change(
@@ -738,7 +749,23 @@ def case_merge(*, keep: Case, drop: Case, by: User | None) -> Case:
     keep, drop = locked[keep.pk], locked[drop.pk]
     _check_writable(keep)
     _check_writable(drop)
+    if drop.section_id != keep.section_id:
+        private = Section.objects.filter(
+            pk=drop.section_id, visibility=Section.Visibility.MEMBERS
+        ).first()
+        if private is not None:
+            raise ValidationError(
+                f"{drop.reference} is in the members-only section {private}; merging it into "
+                f"a case of another section would show its history to people outside it. "
+                f"Move one of the cases first."
+            )
     ct = _case_ct()
+    # Links that other cases hold to the dropped case now point to the survivor.
+    pointing = CaseLink.objects.filter(target_type=ct, target_id=drop.pk).exclude(case=keep)
+    already = set(
+        CaseLink.objects.filter(target_type=ct, target_id=keep.pk).values_list("case_id", flat=True)
+    )
+    pointing.exclude(case_id__in=already).update(target_id=keep.pk)
     moved = TimelineEntry.objects.filter(subject_type=ct, subject_id=drop.pk).update(
         subject_id=keep.pk, partner=keep.partner_id
     )
@@ -1261,7 +1288,7 @@ def can_approve_expense(case: Case, user: Any) -> bool:
     return bool(
         user is not None
         and user.is_authenticated
-        and (user.pk == case.section.responsible_id or user.is_superuser)
+        and (user.pk == case.section.responsible_id or is_administrator(user))
     )
 
 
@@ -1341,6 +1368,7 @@ def cases_set_priority(*, cases: Sequence[Case], by: User | None, priority: int)
 @transaction.atomic
 def cases_merge(*, cases: Sequence[Case], by: User | None, keep: Case | None = None) -> Case:
     """Merge all *cases* into *keep* (by default the oldest of them)."""
+    cases = list({case.pk: case for case in cases}.values())
     if len(cases) < 2:
         raise ValidationError("Select at least two cases to merge.")
     if len(cases) > BULK_MAX:

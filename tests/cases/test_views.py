@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -415,3 +416,42 @@ def test_a_cc_that_is_not_an_address_is_refused(
     )
     assert "not a valid email address" in html
     assert not OutboundMessage.objects.exists()
+
+
+def test_changing_an_approved_amount_withdraws_the_approval(
+    bob: User, maria: User, support: Section
+) -> None:
+    case = CaseFactory(
+        section=support, type="expense", amount="10.00", currency="EUR", state="open", by=bob
+    )
+    services.case_expense_submit(case=case, by=bob)
+    services.case_expense_decide(case=case, by=maria, approve=True)
+    case = services.case_update(case=case, by=bob, values={"amount": "99.00"})
+    assert case.approval == ""
+    assert case.approved_by is None
+
+
+def test_a_members_only_case_cannot_be_merged_into_another_section(
+    maria: User, support: Section, private: Section
+) -> None:
+    secret = CaseFactory(section=private)
+    public = CaseFactory(section=support)
+    with pytest.raises(ValidationError, match="members-only section Quality"):
+        services.case_merge(keep=public, drop=secret, by=maria)
+
+
+def test_links_to_a_merged_case_follow_it(maria: User, support: Section) -> None:
+    keep, drop, other = (CaseFactory(section=support) for _ in range(3))
+    services.case_link_add(case=other, by=maria, target=drop)
+    services.case_merge(keep=keep, drop=drop, by=maria)
+    assert list(other.links.values_list("target_id", flat=True)) == [keep.pk]
+
+
+def test_hash_number_search_is_exact(alice: User, support: Section) -> None:
+    from goodwill.cases.selectors import CaseFilters, case_queryset
+
+    first = CaseFactory(section=support)
+    for _ in range(10):
+        CaseFactory(section=support)
+    found = case_queryset(alice, CaseFilters(q=f"#{first.number}"))
+    assert list(found) == [first]
