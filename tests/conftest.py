@@ -88,3 +88,19 @@ def charlie_client(charlie: User) -> Client:
 @pytest.fixture
 def paula_client(paula: User) -> Client:
     return login(paula)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_case_types(request: pytest.FixtureRequest) -> None:
+    """Transactional tests (browser tests among them) empty every table after they
+    run, the rows migrations seeded included; put the seeded case types back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from goodwill.cases.seed import case_types_ensure
+
+    case_types_ensure()

@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 
 from goodwill.accounts.models import User
 from goodwill.cases.models import Case, OutboundMessage
-from goodwill.cases.seed import case_types_ensure
 from tests.factories import PartnerFactory, SectionFactory
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +21,6 @@ def test_a_manager_handles_a_case_from_the_partner_page_to_closed_this_week(
 ) -> None:
     page = manager_page
     page.on("dialog", lambda dialog: dialog.accept())
-    case_types_ensure()
     management = SectionFactory(name="Management", code="MGMT", responsible=manager)
     SectionFactory(name="Support", code="SUPPORT", parent=management)
     acme = PartnerFactory(name="Acme Robotics", emails=["help@acme-robotics.example"])
