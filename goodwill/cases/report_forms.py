@@ -27,7 +27,7 @@ PERIODS = [
     ("month", "This month"),
     ("3months", "Last 3 months"),
     ("year", "This year"),
-    ("custom", "From – to dates"),
+    ("custom", "Custom"),
 ]
 
 
