@@ -6,7 +6,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint format bench bench-pg install clean
+.PHONY: demo test lint format bench bench-pg bench-cases bench-cases-pg install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -45,6 +45,14 @@ bench: $(TEST_STAMP)
 
 bench-pg: $(TEST_STAMP)
 	$(BIN)/python -m bench.partners --size 1000000 --database postgres
+
+# Case pages: 20k cases and 100k timeline entries on SQLite (on the 10k partners of
+# `make bench`); `make bench-cases-pg` runs 1M cases and 10M entries on PostgreSQL.
+bench-cases: $(TEST_STAMP)
+	$(BIN)/python -m bench.cases --cases 20000 --entries 100000 --database sqlite
+
+bench-cases-pg: $(TEST_STAMP)
+	$(BIN)/python -m bench.cases --cases 1000000 --entries 10000000 --database postgres
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -18,15 +18,25 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 
 import phonenumbers
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
+from bench.bulk import (
+    PostgresSink,
+    Row,
+    Sink,
+    SqliteSink,
+    pg_reset_sequences,
+    pg_restore,
+    pg_strip,
+    sqlite_truncate_cascade,
+)
 from goodwill.lib.phones import phone_search_terms
 from goodwill.lib.text import fold, name_key
 from goodwill.partners.models import Partner
@@ -165,8 +175,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 TABLES = tuple(COLUMNS)
 
-Row = tuple[Any, ...]
-
 
 @dataclass
 class LoadReport:
@@ -251,58 +259,10 @@ def _phone_pools(rng: random.Random, per_pool: int) -> dict[tuple[str, str], lis
     return pools
 
 
-class _Sink:
-    """Where generated rows go; one implementation per database vendor."""
-
-    def write(self, table: str, rows: Sequence[Row]) -> None:
-        raise NotImplementedError
-
-    @staticmethod
-    def stamp(value: datetime) -> str:
-        raise NotImplementedError
-
-
-class _PostgresSink(_Sink):
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def write(self, table: str, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        columns = ", ".join(COLUMNS[table])
-        with (
-            self.raw.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-
-    @staticmethod
-    def stamp(value: datetime) -> str:
-        return value.isoformat(sep=" ")
-
-
-class _SqliteSink(_Sink):
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def write(self, table: str, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        columns = COLUMNS[table]
-        marks = ", ".join("?" for _ in columns)
-        self.raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-    @staticmethod
-    def stamp(value: datetime) -> str:
-        # Django's SQLite backend stores aware datetimes as naive UTC text.
-        return value.replace(tzinfo=None).isoformat(sep=" ")
-
-
 class _Generator:
     """Builds the rows chunk by chunk; ids are explicit so the output is reproducible."""
 
-    def __init__(self, *, size: int, seed: int, sink: _Sink, content_type_id: int) -> None:
+    def __init__(self, *, size: int, seed: int, sink: Sink, content_type_id: int) -> None:
         self.size = size
         self.sink = sink
         self.content_type_id = content_type_id
@@ -584,68 +544,6 @@ class _Generator:
 
 
 # --------------------------------------------------------------------------
-# PostgreSQL: drop the secondary indexes and constraints for the load
-
-
-@dataclass
-class _Schema:
-    """Indexes and constraints dropped before a COPY and recreated after it."""
-
-    indexes: list[str] = field(default_factory=list)  # CREATE INDEX statements
-    uniques: list[tuple[str, str, str]] = field(default_factory=list)  # table, name, def
-    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def _pg_strip(raw: Any) -> _Schema:
-    schema = _Schema()
-    tables = list(TABLES)
-    with raw.cursor() as cursor:
-        cursor.execute(
-            "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
-            "FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('f', 'u') "
-            "ORDER BY conrelid::regclass::text, conname",
-            [tables],
-        )
-        for table, name, contype, definition in cursor.fetchall():
-            target = schema.foreign_keys if contype == "f" else schema.uniques
-            target.append((table, name, definition))
-        cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
-            "FROM pg_index i WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-            "WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) "
-            "ORDER BY 1",
-            [tables],
-        )
-        drops = []
-        for name, definition in cursor.fetchall():
-            schema.indexes.append(definition)
-            drops.append(name)
-        for table, name, _ in schema.foreign_keys + schema.uniques:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for name in drops:
-            cursor.execute(f"DROP INDEX {name}")
-    return schema
-
-
-def _pg_restore(raw: Any, schema: _Schema) -> None:
-    with raw.cursor() as cursor:
-        for statement in schema.indexes:
-            cursor.execute(statement)
-        for table, name, definition in schema.uniques + schema.foreign_keys:
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-
-
-def _pg_reset_sequences(raw: Any) -> None:
-    with raw.cursor() as cursor:
-        for table in TABLES:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table}"
-            )
-
-
-# --------------------------------------------------------------------------
 # Entry point
 
 
@@ -664,12 +562,13 @@ def generate(*, size: int, seed: int = SEED, out: TextIO = sys.stdout) -> LoadRe
             with raw.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
                 cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            schema = _pg_strip(raw)
-            sink: _Sink = _PostgresSink(raw)
+            schema = pg_strip(raw, TABLES)
+            sink: Sink = PostgresSink(raw, COLUMNS)
         elif vendor == "sqlite":
-            for table in reversed(TABLES):
-                raw.execute(f"DELETE FROM {table}")
-            sink = _SqliteSink(raw)
+            # Also empties the tables that point at partners (cases, …), as
+            # TRUNCATE … CASCADE does on PostgreSQL.
+            sqlite_truncate_cascade(raw, reversed(TABLES))
+            sink = SqliteSink(raw, COLUMNS)
         else:
             raise RuntimeError(f"unsupported database vendor {vendor}")
         generator = _Generator(size=size, seed=seed, sink=sink, content_type_id=content_type_id)
@@ -681,8 +580,8 @@ def generate(*, size: int, seed: int = SEED, out: TextIO = sys.stdout) -> LoadRe
         report.phases["rows"] = time.perf_counter() - started
         if vendor == "postgresql":
             mark = time.perf_counter()
-            _pg_restore(raw, schema)
-            _pg_reset_sequences(raw)
+            pg_restore(raw, schema)
+            pg_reset_sequences(raw, TABLES)
             report.phases["indexes and constraints"] = time.perf_counter() - mark
     mark = time.perf_counter()
     with connection.cursor() as cursor:
