@@ -255,7 +255,6 @@ EMAIL_WATCHER_RATE = 0.04
 UNASSIGNED = {DRAFT: 0.5, OPEN: 0.05, PENDING: 0.05, DONE: 0.03, CANCEL: 0.03}
 # Kinds of the entries between "created" / "opened" and the closing state change.
 MIDDLE_KINDS = (("note", 0.30), ("email_in", 0.25), ("email_out", 0.22), ("field_change", 0.23))
-MESSAGE_KINDS = frozenset({"note", "email_in", "email_out"})
 
 PRODUCTS = (
     "ProLine X200", "FlexDesk", "AquaPure filter", "Solar inverter", "Heat pump HP-9",
