@@ -18,15 +18,15 @@ from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_requir
 from goodwill.cases import reports
 from goodwill.cases.permissions import check_case_action
 from goodwill.cases.report_forms import ReportFilterForm
+from goodwill.lib.spreadsheets import cell_text
 
 # The page shows this many rows of the activity table; the CSV has them all.
 TABLE_LIMIT = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_text(value: str) -> str:
     """A text cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return str(cell_text(value))
 
 
 def csv_number(value: int | float | Decimal | None) -> str:

@@ -30,6 +30,7 @@ from goodwill.lib.emailaddr import email_normalise
 from goodwill.lib.jobs import JobStatus, job_claim, job_finish, job_progress
 from goodwill.lib.money import CURRENCIES
 from goodwill.lib.phones import phone_normalise, phone_search_terms
+from goodwill.lib.spreadsheets import cell_text
 from goodwill.lib.text import fold, name_key
 from goodwill.partners.models import (
     LANGUAGE_CHOICES,
@@ -1246,16 +1247,6 @@ def _export_row(partner: Partner, paths: dict[int, str]) -> list[Any]:
     ]
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell_text(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text (CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 class _CsvSink:
     def __init__(self) -> None:
         self.buffer = io.StringIO()
@@ -1268,7 +1259,7 @@ class _CsvSink:
                 value = "yes" if value else "no"
             elif hasattr(value, "isoformat"):
                 value = value.isoformat(sep=" ", timespec="seconds")
-            out.append(_cell_text(value))
+            out.append(cell_text(value))
         self.writer.writerow(out)
 
     def finish(self) -> bytes:
@@ -1284,7 +1275,7 @@ class _XlsxSink:
         self.sheet = self.workbook.create_sheet("Partners")
 
     def row(self, values: list[Any]) -> None:
-        self.sheet.append([_cell_text(v) for v in values])
+        self.sheet.append([cell_text(v) for v in values])
 
     def finish(self) -> bytes:
         out = io.BytesIO()
