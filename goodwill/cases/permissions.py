@@ -1,7 +1,7 @@
 """Who may see and change which cases: the one place views and the API ask.
 
 Agents see the cases of public sections and of the sections they belong to,
-plus every case assigned to them. Managers and administrators (the
+plus every case assigned to them (as responsible or as the visit's technician). Managers and administrators (the
 ``cases.view_all_cases`` permission) see everything. A members-only section is
 invisible to everyone else, everywhere: lists, search, kanban, calendar,
 reports, links and the partner page all filter through ``visible_cases``.
@@ -81,7 +81,11 @@ def case_visibility_q(user: Any, prefix: str = "") -> Q:
     ids = visible_section_ids(user)
     if ids is None:
         return Q()
-    return Q(**{f"{prefix}section_id__in": ids}) | Q(**{f"{prefix}responsible_id": user.pk})
+    return (
+        Q(**{f"{prefix}section_id__in": ids})
+        | Q(**{f"{prefix}responsible_id": user.pk})
+        | Q(**{f"{prefix}technician_id": user.pk})
+    )
 
 
 def visible_cases(user: Any, queryset: QuerySet[Case] | None = None) -> QuerySet[Case]:

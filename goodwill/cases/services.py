@@ -853,7 +853,7 @@ def case_split(
         TimelineEntry.Kind.EMAIL_OUT,
     }:
         raise ValidationError("Only notes and messages can be split off into a new case.")
-    title = (subject or "").strip() or _subject_from(entry.body) or original.subject
+    title = (subject or "").strip() or entry_subject_line(entry.body) or original.subject
     new = case_create(
         by=by,
         values={
@@ -898,7 +898,7 @@ def case_split(
     return new
 
 
-def _subject_from(body: str) -> str:
+def entry_subject_line(body: str) -> str:
     for line in (body or "").splitlines():
         if line.strip():
             return line.strip()[:120]

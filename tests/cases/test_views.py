@@ -455,3 +455,10 @@ def test_hash_number_search_is_exact(alice: User, support: Section) -> None:
         CaseFactory(section=support)
     found = case_queryset(alice, CaseFilters(q=f"#{first.number}"))
     assert list(found) == [first]
+
+
+def test_a_technician_sees_the_visit_in_a_private_section(
+    bob: User, bob_client: Client, private: Section
+) -> None:
+    visit = CaseFactory(section=private, type="service", technician=bob)
+    assert bob_client.get(f"/cases/{visit.number}/").status_code == 200
