@@ -1,8 +1,9 @@
 """Who may see and change which cases: the one place views and the API ask.
 
 Agents see the cases of public sections and of the sections they belong to,
-plus every case assigned to them (as responsible or as the visit's technician). Managers and administrators (the
-``cases.view_all_cases`` permission) see everything. A members-only section is
+plus every case assigned to them (as responsible or as the visit's
+technician). Managers and administrators (the ``cases.view_all_cases``
+permission) see everything. A members-only section is
 invisible to everyone else, everywhere: lists, search, kanban, calendar,
 reports, links and the partner page all filter through ``visible_cases``.
 """

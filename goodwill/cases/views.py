@@ -634,7 +634,9 @@ def case_split(request: AuthenticatedHttpRequest, number: int, pk: int) -> HttpR
     )
     if entry is None:
         raise Http404("No such entry on this case.")
-    form = SplitForm(request.POST or None, initial={"subject": services.entry_subject_line(entry.body)})
+    form = SplitForm(
+        request.POST or None, initial={"subject": services.entry_subject_line(entry.body)}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             new = services.case_split(
