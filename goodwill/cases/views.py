@@ -17,7 +17,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
@@ -107,8 +107,8 @@ def case_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def case_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     check_case_action(request.user, "change")
     form = BulkForm(request.POST)
-    back = request.POST.get("next") or reverse("cases:list")
-    if not back.startswith("/"):
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("cases:list")
     if not form.is_valid():
         messages.error(request, "Select some cases and an action.")

@@ -462,3 +462,13 @@ def test_a_technician_sees_the_visit_in_a_private_section(
 ) -> None:
     visit = CaseFactory(section=private, type="service", technician=bob)
     assert bob_client.get(f"/cases/{visit.number}/").status_code == 200
+
+
+def test_bulk_never_sends_you_to_another_site(maria_client: Client, support: Section) -> None:
+    case = CaseFactory(section=support, state="open")
+    for target in ("//evil.example/", "https://evil.example/"):
+        response = maria_client.post(
+            "/cases/bulk/",
+            {"action": "priority", "ids": [case.pk], "priority": 1, "next": target},
+        )
+        assert response["Location"] == "/cases/"
