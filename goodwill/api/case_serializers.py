@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 from email.utils import getaddresses
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from goodwill.accounts.models import User
 from goodwill.api.partner_serializers import ChangeSerializer, PartnerRefSerializer
@@ -34,13 +36,15 @@ from goodwill.cases.models import (
 )
 from goodwill.cases.permissions import visible_cases, visible_sections
 from goodwill.cases.selectors import BUILTIN_FILTERS, SORTS, CaseFilters
-from goodwill.cases.services import STATE_SERVICES
+from goodwill.cases.services import BULK_MAX, STATE_SERVICES
 from goodwill.lib.ids import MAX_ID, is_valid_id
 from goodwill.lib.money import CURRENCY_CHOICES
 from goodwill.partners.models import Address, Partner, TimelineEntry
+from goodwill.partners.permissions import can_partner
 
 MAX_ATTENDEES = 200
 MAX_RECIPIENTS = 50
+MAX_FILES = 20
 
 # A queryset of what the requesting user (``context["user"]``) may pick.
 Choices = Callable[[Any], QuerySet[Any]]
@@ -82,9 +86,20 @@ def _cases(user: Any) -> QuerySet[Case]:
     return visible_cases(user)
 
 
-def case_url(number: int, request: Any) -> str:
-    path = reverse("api:case_detail", args=[number])
+def _linkable_partners(user: Any) -> QuerySet[Partner]:
+    return Partner.objects.all() if can_partner(user, "view") else Partner.objects.none()
+
+
+def _absolute(path: str, request: Any) -> str:
     return request.build_absolute_uri(path) if request is not None else path
+
+
+def case_url(number: int, request: Any) -> str:
+    return _absolute(reverse("api:case_detail", args=[number]), request)
+
+
+def attachment_url(pk: int, request: Any) -> str:
+    return _absolute(reverse("api:case_attachment", args=[pk]), request)
 
 
 # --------------------------------------------------------------------------
@@ -376,6 +391,11 @@ class StateSerializer(StrictSerializer):
         choices=list(STATE_SERVICES),
         help_text="open, pending, close, cancel or reset (back to draft).",
     )
+    note = _text(
+        10_000,
+        help_text="Why, for the timeline: kept with pending, close and cancel; "
+        "open and reset take no note and ignore it.",
+    )
 
 
 class EscalateSerializer(StrictSerializer):
@@ -401,9 +421,21 @@ class CaseMergeSerializer(StrictSerializer):
     )
 
 
+def _files(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        max_length=MAX_FILES,
+        **kwargs,
+    )
+
+
 class CaseNoteSerializer(StrictSerializer):
     body = serializers.CharField(
         allow_blank=True, trim_whitespace=False, help_text="Up to 100,000 characters."
+    )
+    files = _files(
+        required=False,
+        help_text=f"Files attached to the note (multipart/form-data only; up to {MAX_FILES}).",
     )
 
 
@@ -427,22 +459,37 @@ class AddressField(serializers.CharField):
         return value
 
 
+class RecipientsField(serializers.ListField):
+    """A list of addresses. In a multipart form the key is repeated once per address,
+    and a key sent with only empty values is the empty list (``cc=`` for no Cc)."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return [value for value in dictionary.getlist(self.field_name) if value.strip()]
+        return super().get_value(dictionary)
+
+
 class ReplySerializer(StrictSerializer):
     body = serializers.CharField(
         allow_blank=True, trim_whitespace=False, help_text="Up to 100,000 characters."
     )
-    to = serializers.ListField(
+    to = RecipientsField(
         child=AddressField(),
         max_length=MAX_RECIPIENTS,
         required=False,
         help_text="By default the requester.",
     )
-    cc = serializers.ListField(
+    cc = RecipientsField(
         child=AddressField(),
         max_length=MAX_RECIPIENTS,
         allow_null=True,
         required=False,
-        help_text="By default the watchers' email addresses; [] for none.",
+        help_text="By default the watchers' email addresses; [] for none "
+        "(in a multipart form: one empty `cc`).",
+    )
+    files = _files(
+        required=False,
+        help_text=f"Files sent with the reply (multipart/form-data only; up to {MAX_FILES}).",
     )
 
 
@@ -453,6 +500,136 @@ class WatcherAddSerializer(StrictSerializer):
     email = serializers.CharField(
         max_length=254, required=False, help_text="… an email address (kept in Cc of replies)."
     )
+
+
+class CaseLinkAddSerializer(StrictSerializer):
+    """What to link the case to: exactly one of a case and a partner."""
+
+    case = ObjectIdField(
+        choices=_cases,
+        noun="case",
+        key="number",
+        missing="No case #{value}.",
+        required=False,
+        help_text="The number of a case, or …",
+    )
+    partner = ObjectIdField(
+        choices=_linkable_partners, noun="partner", required=False, help_text="… a partner id."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Give either a case number or a partner id to link.")
+        return attrs
+
+    def target(self) -> Model:
+        return next(iter(self.validated_data.values()))
+
+
+class CaseAttachSerializer(StrictSerializer):
+    files = _files(
+        allow_empty=False,
+        help_text=f"One or more files (up to {MAX_FILES}).",
+        error_messages={
+            "required": "Choose at least one file.",
+            "empty": "Choose at least one file.",
+        },
+    )
+    note = _text(2000, help_text='For the timeline; by default "Attached <names>".')
+
+
+EXPENSE_DECISIONS = {
+    "submit": "ask the section's responsible user to approve the claim",
+    "approve": "approve a claim awaiting approval",
+    "reject": "reject it (with a reason)",
+}
+
+
+class CaseExpenseSerializer(StrictSerializer):
+    decision = PlainChoiceField(
+        choices=list(EXPENSE_DECISIONS),
+        help_text="; ".join(f"`{key}`: {text}" for key, text in EXPENSE_DECISIONS.items()) + ".",
+    )
+    reason = _text(5000, help_text="Why: required to reject, optional to approve.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["decision"] == "submit" and attrs.get("reason", "").strip():
+            raise serializers.ValidationError(
+                {"reason": ["A reason goes with an approval or a rejection, not a submission."]}
+            )
+        return attrs
+
+
+class CaseSplitSerializer(StrictSerializer):
+    """The context holds the ``case`` whose timeline the entry must be on."""
+
+    entry = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The id of a note or an email on this case's timeline.",
+    )
+    subject = _text(250, help_text="The new case's subject; by default the entry's first line.")
+
+    def validate_entry(self, value: int) -> TimelineEntry:
+        case: Case = self.context["case"]
+        entry = TimelineEntry.objects.filter(
+            pk=value,
+            subject_type=ContentType.objects.get_for_model(Case),
+            subject_id=case.pk,
+        ).first()
+        if entry is None:
+            raise serializers.ValidationError(f"Case {case.reference} has no entry {value}.")
+        return entry
+
+
+BULK_ACTIONS = {
+    "assign": "responsible",
+    "state": "state",
+    "priority": "priority",
+    "merge": None,
+}
+
+
+class CaseBulkSerializer(StrictSerializer):
+    action = PlainChoiceField(
+        choices=list(BULK_ACTIONS),
+        help_text="`assign` (with `responsible`), `state` (with `state`), `priority` (with "
+        "`priority`), or `merge` (all into the oldest; managers and administrators).",
+    )
+    numbers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=BULK_MAX,
+        help_text=f"Case numbers, at most {BULK_MAX}.",
+    )
+    responsible = ObjectIdField(
+        choices=_users,
+        noun="user",
+        allow_null=True,
+        required=False,
+        help_text="For assign: the id of an active staff user, or null to unassign.",
+    )
+    state = PlainChoiceField(
+        choices=list(STATE_SERVICES),
+        required=False,
+        help_text="For state: the state action to apply.",
+    )
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, required=False, help_text="For priority: 1 to 5."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        needed = BULK_ACTIONS[attrs["action"]]
+        errors: dict[str, list[str]] = {}
+        if needed is not None and needed not in attrs:
+            errors[needed] = [f"The {attrs['action']} action needs this."]
+        for key in set(BULK_ACTIONS.values()) - {needed, None}:
+            if key in attrs:
+                errors[key] = [f"Only the {key} action takes this."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["numbers"] = list(dict.fromkeys(attrs["numbers"]))
+        return attrs
 
 
 # --------------------------------------------------------------------------
@@ -633,7 +810,22 @@ class AttachmentSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)
     size = serializers.IntegerField(read_only=True, help_text="Bytes.")
-    content_type = serializers.CharField(read_only=True)
+    content_type = serializers.CharField(read_only=True, help_text="As the uploader declared it.")
+    url = serializers.SerializerMethodField(help_text="Where to download it.")
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, attachment: Attachment) -> str:
+        return attachment_url(attachment.pk, self.context.get("request"))
+
+
+class CaseAttachmentSerializer(AttachmentSerializer):
+    """A file attached to a case, and the timeline entry it came with."""
+
+    created_at = serializers.DateTimeField(read_only=True)
+    uploaded_by = UserRefSerializer(read_only=True, allow_null=True)
+    entry = serializers.IntegerField(
+        source="entry_id", read_only=True, allow_null=True, help_text="The timeline entry's id."
+    )
 
 
 class CaseTimelineEntrySerializer(serializers.Serializer):
@@ -659,7 +851,52 @@ class CaseTimelineEntrySerializer(serializers.Serializer):
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, entry: TimelineEntry) -> list[dict[str, Any]]:
         files: list[Attachment] = getattr(entry, "files", [])
-        return list(AttachmentSerializer(files, many=True).data)
+        return list(AttachmentSerializer(files, many=True, context=self.context).data)
+
+
+class CaseLinkSerializer(serializers.Serializer):
+    """A link from the case to another record (a ``selectors.LinkView``).
+
+    The context holds ``numbers``: the case number of each linked case's id.
+    """
+
+    id = serializers.IntegerField(source="link.pk", read_only=True)
+    target_type = serializers.SerializerMethodField(
+        help_text='"case", "partner", or the record\'s model as "app_label.model".'
+    )
+    target_id = serializers.IntegerField(source="link.target_id", read_only=True)
+    number = serializers.SerializerMethodField(help_text="For a case: its number.")
+    label = serializers.CharField(  # type: ignore[assignment]  # not Field.label
+        read_only=True, help_text='"#1042 Printer on fire", a partner\'s name, …'
+    )
+    url = serializers.SerializerMethodField(help_text="The case or partner in this API.")
+    created_at = serializers.DateTimeField(source="link.created_at", read_only=True)
+
+    def get_target_type(self, view: Any) -> str:
+        target_type: ContentType = view.link.target_type
+        if (target_type.app_label, target_type.model) in {
+            ("cases", "case"),
+            ("partners", "partner"),
+        }:
+            return str(target_type.model)
+        return f"{target_type.app_label}.{target_type.model}"
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_number(self, view: Any) -> int | None:
+        numbers: dict[int, int] = self.context["numbers"]
+        if self.get_target_type(view) != "case":
+            return None
+        return numbers.get(view.link.target_id)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_url(self, view: Any) -> str | None:
+        kind, request = self.get_target_type(view), self.context.get("request")
+        if kind == "case":
+            number = self.get_number(view)
+            return case_url(number, request) if number is not None else None
+        if kind == "partner":
+            return _absolute(reverse("api:partner_detail", args=[view.link.target_id]), request)
+        return None
 
 
 class StageSerializer(serializers.Serializer):
@@ -753,6 +990,23 @@ class CaseTimelinePageSerializer(_Page):
 
 class WatcherListSerializer(serializers.Serializer):
     results = WatcherSerializer(many=True, read_only=True)
+
+
+class CaseLinkListSerializer(serializers.Serializer):
+    results = CaseLinkSerializer(many=True, read_only=True)
+
+
+class CaseAttachmentListSerializer(serializers.Serializer):
+    results = CaseAttachmentSerializer(many=True, read_only=True)
+
+
+class CaseBulkResultSerializer(serializers.Serializer):
+    done = serializers.IntegerField(read_only=True, help_text="How many cases were changed.")
+    errors = serializers.ListField(  # type: ignore[assignment]  # not Serializer.errors
+        child=serializers.CharField(),
+        read_only=True,
+        help_text='One line per case left unchanged, e.g. "#1042: not found".',
+    )
 
 
 class SectionListSerializer(serializers.Serializer):
