@@ -1193,8 +1193,18 @@ def case_reply(
 # Links
 
 
-def link_target_label(target: models.Model) -> str:
+def link_target_label(target: models.Model, *, seen_from: Case | None = None) -> str:
+    """How a link's target is named. Seen from another case's timeline, a case of
+    a members-only section stays anonymous: that timeline may have other readers."""
     if isinstance(target, Case):
+        if (
+            seen_from is not None
+            and target.section_id != seen_from.section_id
+            and Section.objects.filter(
+                pk=target.section_id, visibility=Section.Visibility.MEMBERS
+            ).exists()
+        ):
+            return "a case in a members-only section"
         return f"{target.reference} {target.subject}"
     return str(target)
 
@@ -1217,7 +1227,7 @@ def case_link_add(*, case: Case, by: User | None, target: models.Model) -> CaseL
         kind=TimelineEntry.Kind.FIELD_CHANGE,
         by=by,
         action="linked",
-        changes=[_change("Links", "", f"+ {link_target_label(target)}")],
+        changes=[_change("Links", "", f"+ {link_target_label(target, seen_from=case)}")],
     )
     events.emit("case.linked", case_id=case.pk, link_id=link.pk, by_id=getattr(by, "pk", None))
     return link
@@ -1229,7 +1239,11 @@ def case_link_remove(*, link: CaseLink, by: User | None) -> None:
     _check_writable(case)
     model = link.target_type.model_class()
     target = model._default_manager.filter(pk=link.target_id).first() if model else None
-    label = link_target_label(target) if target is not None else f"record {link.target_id}"
+    label = (
+        link_target_label(target, seen_from=case)
+        if target is not None
+        else f"record {link.target_id}"
+    )
     link.delete()
     _entry(
         case,

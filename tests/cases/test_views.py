@@ -472,3 +472,15 @@ def test_bulk_never_sends_you_to_another_site(maria_client: Client, support: Sec
             {"action": "priority", "ids": [case.pk], "priority": 1, "next": target},
         )
         assert response["Location"] == "/cases/"
+
+
+def test_linking_a_private_case_does_not_name_it_on_a_public_timeline(
+    maria: User, bob_client: Client, support: Section, private: Section
+) -> None:
+    public = CaseFactory(section=support)
+    secret = CaseFactory(subject="Supplier audit findings", section=private)
+    services.case_link_add(case=public, by=maria, target=secret)
+    html = _html(bob_client.get(f"/cases/{public.number}/"))
+    assert "a case in a members-only section" in html
+    assert "Supplier audit findings" not in html
+    assert secret.reference not in html
