@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.case_create, name="create"),
     path("bulk/", views.case_bulk, name="bulk"),
     path("autocomplete/", views.case_autocomplete, name="autocomplete"),
+    path("jump/", views.quick_search, name="jump"),
     path("filters/save/", views.filter_save, name="filter_save"),
     path("filters/<id:pk>/delete/", views.filter_delete, name="filter_delete"),
     path("attachments/<id:pk>/", views.attachment_download, name="attachment"),

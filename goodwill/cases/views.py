@@ -9,6 +9,7 @@ JavaScript the same forms post normally and redirect back.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -672,3 +673,17 @@ def partner_cases(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "can_create": can_case(request.user, "create"),
         },
     )
+
+
+@require_GET
+@staff_required
+def quick_search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The top bar's search: "#1042" opens that case, anything else searches partners."""
+    q = request.GET.get("q", "")[:200]
+    match = re.fullmatch(r"\s*#\s*(\d{1,18})\s*", q)
+    if match and can_case(request.user, "view"):
+        case = visible_cases(request.user).filter(number=int(match.group(1))).first()
+        if case is not None:
+            return redirect("cases:detail", case.number)
+        return redirect(f"{reverse('cases:list')}?{urlencode({'filter': 'all', 'q': q.strip()})}")
+    return redirect(f"{reverse('partners:list')}?{urlencode({'q': q})}")

@@ -484,3 +484,28 @@ def test_linking_a_private_case_does_not_name_it_on_a_public_timeline(
     assert "a case in a members-only section" in html
     assert "Supplier audit findings" not in html
     assert secret.reference not in html
+
+
+def test_a_state_change_can_carry_a_note(bob: User, bob_client: Client, support: Section) -> None:
+    case = CaseFactory(section=support, state="open", by=bob)
+    html = _html(
+        bob_client.post(
+            f"/cases/{case.number}/state/pending/", {"note": "Waiting for the serial number"}, **HX
+        )
+    )
+    assert "Waiting for the serial number" in html
+    assert TimelineEntry.objects.filter(action="pending", body="Waiting for the serial number")
+
+
+def test_the_top_search_opens_a_case_by_number(
+    bob_client: Client, support: Section, private: Section
+) -> None:
+    case = CaseFactory(section=support)
+    secret = CaseFactory(section=private)
+    assert bob_client.get(f"/cases/jump/?q=%23{case.number}")["Location"] == (
+        f"/cases/{case.number}/"
+    )
+    assert bob_client.get(f"/cases/jump/?q=%23{secret.number}")["Location"].startswith(
+        "/cases/?filter=all"
+    )
+    assert bob_client.get("/cases/jump/?q=acme")["Location"] == "/partners/?q=acme"
