@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "goodwill.accounts",
     "goodwill.partners",
     "goodwill.cases",
+    "goodwill.sales",
     "goodwill.api",
     "goodwill.ops",
 ]
@@ -212,6 +213,16 @@ SPECTACULAR_SETTINGS = {
 
 # Partner export and other generated files.
 EXPORT_RETENTION_DAYS = envint("EXPORT_RETENTION_DAYS", 7, minimum=1)
+
+# The currency the company keeps its books in: list prices are in it, and
+# reports convert documents to it at their date.
+COMPANY_CURRENCY = envstr("COMPANY_CURRENCY", "EUR").upper()
+from goodwill.lib.money import CURRENCIES  # noqa: E402 - a plain table, no Django import
+
+if COMPANY_CURRENCY not in CURRENCIES:
+    raise ImproperlyConfigured(
+        f"COMPANY_CURRENCY must be an ISO 4217 code Goodwill knows; got {COMPANY_CURRENCY!r}"
+    )
 
 # Cases: the largest file one may attach, and the subject tag ("[#1042]").
 CASE_ATTACHMENT_MAX_MB = envint("CASE_ATTACHMENT_MAX_MB", 25, minimum=1)

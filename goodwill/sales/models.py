@@ -1,0 +1,264 @@
+"""Commercial master data: products, price lists, payment terms, exchange rates,
+and each partner's commercial terms.
+
+Goodwill is a CRM, not a ledger: it keeps what relationships, profitability,
+campaigns and the portal need. Only managers change master data; every change
+goes through ``goodwill.sales.services`` and prices are resolved by
+``goodwill.sales.pricing``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from goodwill.lib.money import CURRENCY_CHOICES
+from goodwill.partners.models import Partner
+
+AMOUNT = {"max_digits": 18, "decimal_places": 4}
+PERCENT = {"max_digits": 7, "decimal_places": 4}
+
+
+class ProductCategory(models.Model):
+    """A hierarchical product category: "Machines / Robots / Grippers"."""
+
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "product categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                name="sales_category_unique_name_in_parent",
+                nulls_distinct=False,
+                violation_error_message="A category with this name already exists here.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    """A product or a service that the business sells or buys."""
+
+    class Kind(models.TextChoices):
+        PRODUCT = "product", "Product"
+        SERVICE = "service", "Service"
+
+    class Unit(models.TextChoices):
+        UNIT = "unit", "Unit"
+        HOUR = "hour", "Hour"
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+        KG = "kg", "Kilogram"
+        M = "m", "Metre"
+        M2 = "m2", "Square metre"
+        L = "l", "Litre"
+        PACK = "pack", "Pack"
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PRODUCT)
+    category = models.ForeignKey(
+        ProductCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    unit = models.CharField(
+        "unit of measure", max_length=10, choices=Unit.choices, default=Unit.UNIT
+    )
+    list_price = models.DecimalField(
+        **AMOUNT, default=0, help_text="In the company currency (COMPANY_CURRENCY)."
+    )
+    cost = models.DecimalField(**AMOUNT, default=0)
+    tax_rate = models.DecimalField(
+        "tax rate (%)",
+        **PERCENT,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["code", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="product_name_id")]
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.name}"
+
+
+class PaymentTerm(models.Model):
+    """Net N days, or N % now and the rest in M days."""
+
+    name = models.CharField(max_length=100, unique=True)
+    upfront_percent = models.DecimalField(
+        "due at once (%)",
+        **PERCENT,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    net_days = models.PositiveIntegerField("rest due after (days)", default=30)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["net_days", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExchangeRate(models.Model):
+    """How many units of *currency* one unit of the company currency buys, from a date."""
+
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    valid_from = models.DateField()
+    rate = models.DecimalField(max_digits=20, decimal_places=10, validators=[MinValueValidator(0)])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "valid_from"],
+                name="sales_rate_unique_day",
+                violation_error_message="There is already a rate for this currency on this day.",
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="sales_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} from {self.valid_from}"
+
+
+class PriceList(models.Model):
+    """Prices in one currency, in dated versions of ordered rules."""
+
+    name = models.CharField(max_length=100, unique=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.currency})"
+
+
+class PriceListVersion(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="versions")
+    name = models.CharField(max_length=100)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["price_list", "-valid_from", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_to__gte=models.F("valid_from")),
+                name="sales_version_dates_in_order",
+                violation_error_message="A version cannot end before it starts.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.price_list.name} / {self.name}"
+
+
+class PriceRule(models.Model):
+    """One rule of a version, evaluated in sequence order; the first that applies wins.
+
+    It applies to a product, or to a product category (and its subcategories),
+    or to everything, from a minimum quantity. The price is either fixed, or
+    a base (the product's list price, or its price on another price list) less
+    a discount plus a surcharge.
+    """
+
+    class Base(models.TextChoices):
+        LIST_PRICE = "list", "List price"
+        OTHER_LIST = "pricelist", "Another price list"
+        FIXED = "fixed", "Fixed price"
+
+    version = models.ForeignKey(PriceListVersion, on_delete=models.CASCADE, related_name="rules")
+    sequence = models.PositiveIntegerField(default=10)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="price_rules"
+    )
+    category = models.ForeignKey(
+        ProductCategory, null=True, blank=True, on_delete=models.CASCADE, related_name="price_rules"
+    )
+    min_quantity = models.DecimalField(**AMOUNT, default=0, validators=[MinValueValidator(0)])
+    base = models.CharField(max_length=10, choices=Base.choices, default=Base.LIST_PRICE)
+    base_price_list = models.ForeignKey(
+        PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    fixed_price = models.DecimalField(**AMOUNT, null=True, blank=True)
+    discount_percent = models.DecimalField(
+        "discount (%)",
+        **PERCENT,
+        default=0,
+        validators=[MinValueValidator(-1000), MaxValueValidator(100)],
+    )
+    surcharge = models.DecimalField(**AMOUNT, default=0)
+
+    class Meta:
+        ordering = ["version", "sequence", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(product__isnull=True) | Q(category__isnull=True),
+                name="sales_rule_product_or_category",
+                violation_error_message="A rule applies to a product or to a category, not both.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rule {self.sequence} of {self.version}"
+
+
+class PartnerTerms(models.Model):
+    """A partner's commercial terms (one row per partner that has any)."""
+
+    partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="terms")
+    price_list = models.ForeignKey(
+        PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    supplier_price_list = models.ForeignKey(
+        PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payment_term = models.ForeignKey(
+        PaymentTerm, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    credit_limit = models.DecimalField(**AMOUNT, null=True, blank=True)
+    external_id = models.CharField(
+        "id in the ERP", max_length=100, blank=True, help_text="Used to match imported documents."
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "partner terms"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="sales_terms_unique_external_id",
+                violation_error_message="Another partner already has this ERP id.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Terms of {self.partner}"
