@@ -21,7 +21,8 @@ Resolution, in order:
    the same quantity and date, then converted), or the rule's fixed price (in
    the list's currency);
 5. ``base × (1 − discount / 100) + surcharge``, rounded half up to the list's
-   currency (``goodwill.lib.money.money_round``).
+   currency (``goodwill.lib.money.money_round``). Fixed prices and surcharges
+   are in the list's currency; a negative discount is a markup.
 
 A price list with no valid version, or whose version has no rule for the
 product and quantity, prices at the list price converted to its currency; the
@@ -152,15 +153,24 @@ def price_for(
         price_list = terms.price_list if terms is not None else None
     if price_list is None:
         company = settings.COMPANY_CURRENCY
+        list_price = _list_price(product)
         return PriceQuote(
-            unit_price=money_round(product.list_price, company),
+            unit_price=money_round(list_price, company),
             currency=company,
             price_list=None,
             version=None,
             rule=None,
-            base_price=product.list_price,
+            base_price=list_price,
         )
     return _Resolution(product=product, quantity=quantity, on=on).quote(price_list)
+
+
+def _list_price(product: Product) -> Decimal:
+    """The product's list price as a Decimal: a product just created without
+    one still holds the field's default, the int 0, until it is read back."""
+    if isinstance(product.list_price, float):
+        raise TypeError(f"The list price of {product} is a float; it must be a Decimal.")
+    return Decimal(product.list_price)
 
 
 @dataclass
@@ -252,7 +262,7 @@ class _Resolution:
 
     def _list_price_in(self, currency: str) -> Decimal:
         return convert(
-            amount=self.product.list_price,
+            amount=_list_price(self.product),
             from_currency=settings.COMPANY_CURRENCY,
             to_currency=currency,
             on=self.on,

@@ -478,6 +478,16 @@ def test_quantity_must_be_a_non_negative_decimal(catalogue: Catalogue) -> None:
     assert price_for(product=bolt, quantity=D(0), on=MARCH).unit_price == D("0.50")
 
 
+def test_a_product_created_without_a_list_price_costs_nothing(catalogue: Catalogue) -> None:
+    """The instance still holds the field's default (the int 0), not a Decimal."""
+    freebie = Product.objects.create(code="FREE", name="Sticker")
+    assert price_for(product=freebie, quantity=D(1), on=MARCH).unit_price == D("0.00")
+    quote = price_for(
+        product=freebie, quantity=D(1), on=MARCH, price_list=catalogue.lists["Dollars"]
+    )
+    assert (quote.unit_price, quote.currency) == (D("0.00"), "USD")
+
+
 def test_the_company_currency_is_read_at_call_time(catalogue: Catalogue, settings: Any) -> None:
     """List prices are in whatever COMPANY_CURRENCY says, rounded to it."""
     settings.COMPANY_CURRENCY = "JPY"
