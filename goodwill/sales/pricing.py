@@ -109,9 +109,9 @@ def convert(*, amount: Decimal, from_currency: str, to_currency: str, on: date) 
 
     It goes through the company currency: ``amount / rate(from) × rate(to)``,
     with one query per currency other than the company's. The result is not
-    rounded (callers round with ``money_round`` once they have their total);
-    it is exact when converting from the company currency and otherwise
-    carries ``CONVERSION_PRECISION`` significant digits.
+    rounded (callers round with ``money_round`` once they have their total)
+    but carries ``CONVERSION_PRECISION`` significant digits, far more than any
+    amount's minor units need.
     """
     if not isinstance(amount, Decimal):
         raise TypeError(f"convert() takes a Decimal amount, not {type(amount).__name__}.")

@@ -342,6 +342,28 @@ def test_price_for(catalogue: Catalogue, case: Case) -> None:
         assert quote.base_price == D(case.base)
 
 
+def test_a_dated_version_wins_over_an_open_one_and_the_newest_over_its_twin(
+    catalogue: Catalogue,
+) -> None:
+    """An open-start version loses to one that starts on a date, on that date
+    and after; of two versions that start on the same day, the newer wins."""
+    promo = PriceListFactory(name="Promo")
+    always = VersionFactory(price_list=promo, name="Always")
+    RuleFactory(version=always, discount_percent=10)
+    june = VersionFactory(price_list=promo, name="June", valid_from=date(2026, 6, 1))
+    RuleFactory(version=june, discount_percent=20)
+    june_fix = VersionFactory(price_list=promo, name="June, fixed", valid_from=date(2026, 6, 1))
+    RuleFactory(version=june_fix, discount_percent=30)
+    hammer = catalogue.products["hammer"]
+
+    def on(day: date) -> PriceQuote:
+        return price_for(product=hammer, quantity=D(1), on=day, price_list=promo)
+
+    assert (on(date(2026, 5, 31)).version, on(date(2026, 5, 31)).unit_price) == (always, D(18))
+    assert (on(date(2026, 6, 1)).version, on(date(2026, 6, 1)).unit_price) == (june_fix, D(14))
+    assert on(date(2040, 1, 1)).version == june_fix
+
+
 def test_the_quote_is_frozen(catalogue: Catalogue) -> None:
     quote = price_for(product=catalogue.products["bolt"], quantity=D(1), on=MARCH)
     assert quote == PriceQuote(
