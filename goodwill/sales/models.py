@@ -18,9 +18,6 @@ from django.utils import timezone
 from goodwill.lib.money import CURRENCY_CHOICES
 from goodwill.partners.models import Partner
 
-AMOUNT = {"max_digits": 18, "decimal_places": 4}
-PERCENT = {"max_digits": 7, "decimal_places": 4}
-
 
 class ProductCategory(models.Model):
     """A hierarchical product category: "Machines / Robots / Grippers"."""
@@ -74,12 +71,16 @@ class Product(models.Model):
         "unit of measure", max_length=10, choices=Unit.choices, default=Unit.UNIT
     )
     list_price = models.DecimalField(
-        **AMOUNT, default=0, help_text="In the company currency (COMPANY_CURRENCY)."
+        max_digits=18,
+        decimal_places=4,
+        default=0,
+        help_text="In the company currency (COMPANY_CURRENCY).",
     )
-    cost = models.DecimalField(**AMOUNT, default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     tax_rate = models.DecimalField(
         "tax rate (%)",
-        **PERCENT,
+        max_digits=7,
+        decimal_places=4,
         default=0,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
@@ -102,7 +103,8 @@ class PaymentTerm(models.Model):
     name = models.CharField(max_length=100, unique=True)
     upfront_percent = models.DecimalField(
         "due at once (%)",
-        **PERCENT,
+        max_digits=7,
+        decimal_places=4,
         default=0,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
@@ -199,19 +201,22 @@ class PriceRule(models.Model):
     category = models.ForeignKey(
         ProductCategory, null=True, blank=True, on_delete=models.CASCADE, related_name="price_rules"
     )
-    min_quantity = models.DecimalField(**AMOUNT, default=0, validators=[MinValueValidator(0)])
+    min_quantity = models.DecimalField(
+        max_digits=18, decimal_places=4, default=0, validators=[MinValueValidator(0)]
+    )
     base = models.CharField(max_length=10, choices=Base.choices, default=Base.LIST_PRICE)
     base_price_list = models.ForeignKey(
         PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    fixed_price = models.DecimalField(**AMOUNT, null=True, blank=True)
+    fixed_price = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     discount_percent = models.DecimalField(
         "discount (%)",
-        **PERCENT,
+        max_digits=7,
+        decimal_places=4,
         default=0,
         validators=[MinValueValidator(-1000), MaxValueValidator(100)],
     )
-    surcharge = models.DecimalField(**AMOUNT, default=0)
+    surcharge = models.DecimalField(max_digits=18, decimal_places=4, default=0)
 
     class Meta:
         ordering = ["version", "sequence", "id"]
@@ -240,7 +245,7 @@ class PartnerTerms(models.Model):
     payment_term = models.ForeignKey(
         PaymentTerm, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    credit_limit = models.DecimalField(**AMOUNT, null=True, blank=True)
+    credit_limit = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     external_id = models.CharField(
         "id in the ERP", max_length=100, blank=True, help_text="Used to match imported documents."
     )
