@@ -52,6 +52,8 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "sales.view_paymentterm",
         "sales.view_exchangerate",
         "sales.view_partnerterms",
+        "sales.view_invoice",
+        "sales.view_invoiceline",
     },
     Role.MANAGER: {
         "partners.archive_partner",
@@ -89,6 +91,9 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "sales.delete_exchangerate",
         "sales.add_partnerterms",
         "sales.change_partnerterms",
+        "sales.add_invoice",
+        "sales.change_invoice",
+        "sales.post_invoice",
     },
     Role.PORTAL: set(),
 }

@@ -267,3 +267,134 @@ class PartnerTerms(models.Model):
 
     def __str__(self) -> str:
         return f"Terms of {self.partner}"
+
+
+class DocumentSequence(models.Model):
+    """The last number given to a kind of document in a year.
+
+    Numbers are given when a document is posted, in the posting's transaction,
+    with this row locked: a rolled-back posting gives its number back, so posted
+    documents have no gaps (``INV/2026/00042``).
+    """
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="sales_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}/{self.year}: {self.last}"
+
+
+class Invoice(models.Model):
+    """A customer invoice or credit note, or a vendor bill or refund.
+
+    Drafts can change; posting numbers the invoice and freezes it (corrections
+    go through a credit note or a refund).
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMER_INVOICE = "out_invoice", "Customer invoice"
+        CUSTOMER_CREDIT = "out_refund", "Credit note"
+        VENDOR_BILL = "in_invoice", "Vendor bill"
+        VENDOR_REFUND = "in_refund", "Vendor refund"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        POSTED = "posted", "Posted"
+        PARTIAL = "partial", "Partially paid"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    number = models.CharField(max_length=30, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="invoices")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    invoice_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    payment_term = models.ForeignKey(
+        PaymentTerm, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="The vendor's number, or the customer's order."
+    )
+    origin = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        help_text="The invoice a credit note or refund corrects.",
+    )
+    notes = models.TextField(blank=True)
+    amount_untaxed = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    amount_tax = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    amount_total = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    amount_paid = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-invoice_date", "-id"]
+        permissions = [("post_invoice", "Can post and cancel invoices")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "number"], condition=~Q(number=""), name="sales_invoice_number"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["partner", "-invoice_date", "-id"], name="invoice_partner_date"),
+            models.Index(
+                fields=["partner", "due_date"],
+                condition=Q(state__in=["posted", "partial"]),
+                name="invoice_open_due",
+            ),
+            models.Index(fields=["invoice_date", "kind"], name="invoice_date_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft {self.get_kind_display().lower()} {self.pk}"
+
+    @property
+    def amount_residual(self) -> object:
+        return self.amount_total - self.amount_paid
+
+    @property
+    def is_refund(self) -> bool:
+        return self.kind in {self.Kind.CUSTOMER_CREDIT, self.Kind.VENDOR_REFUND}
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    sequence = models.PositiveIntegerField(default=10)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4, default=1)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    discount_percent = models.DecimalField(
+        "discount (%)",
+        max_digits=7,
+        decimal_places=4,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    tax_rate = models.DecimalField("tax (%)", max_digits=7, decimal_places=4, default=0)
+    subtotal = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    tax_amount = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+
+    class Meta:
+        ordering = ["invoice", "sequence", "id"]
+
+    def __str__(self) -> str:
+        return self.description

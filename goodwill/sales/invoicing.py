@@ -1,0 +1,357 @@
+"""Invoices, credit notes, vendor bills and refunds: drafting, totals, posting
+with gapless numbers, and corrections.
+
+- Lines are priced by ``pricing.price_for`` unless a price is given; the tax
+  rate defaults to the product's. Each line's subtotal and tax are rounded to
+  the invoice currency (``money_round``), and the totals are their sums, so the
+  document always adds up as printed.
+- Posting gives the number (``INV/2026/00042``; see ``PREFIXES``) from a
+  ``DocumentSequence`` row locked for the posting's transaction: concurrent
+  postings wait for each other, and a rolled-back posting gives its number
+  back, so posted documents have no gaps. It also sets the date and the due
+  date (from the payment terms), and freezes the document.
+- Posted documents never change; a mistake is corrected with a credit note
+  (or a vendor refund) made by ``invoice_refund``.
+
+Each service runs in one transaction, writes the partner's timeline and emits
+an event after commit (``invoice.created``, ``invoice.updated``,
+``invoice.posted``, ``invoice.cancelled``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from goodwill.lib import events
+from goodwill.lib.money import CURRENCIES, money_format, money_round
+from goodwill.partners.models import Partner, TimelineEntry
+from goodwill.partners.services import timeline_add
+from goodwill.sales.models import (
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    PartnerTerms,
+    PaymentTerm,
+    Product,
+)
+from goodwill.sales.pricing import price_for
+
+if TYPE_CHECKING:
+    from goodwill.accounts.models import User
+
+PREFIXES = {
+    Invoice.Kind.CUSTOMER_INVOICE: "INV",
+    Invoice.Kind.CUSTOMER_CREDIT: "RINV",
+    Invoice.Kind.VENDOR_BILL: "BILL",
+    Invoice.Kind.VENDOR_REFUND: "RBILL",
+}
+REFUND_KIND = {
+    Invoice.Kind.CUSTOMER_INVOICE: Invoice.Kind.CUSTOMER_CREDIT,
+    Invoice.Kind.VENDOR_BILL: Invoice.Kind.VENDOR_REFUND,
+}
+MAX_LINES = 1000
+HEADER_FIELDS = ("partner", "currency", "invoice_date", "payment_term", "reference", "notes")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line to put on a draft. Without ``unit_price`` the price comes from
+    the partner's price list on the invoice date; without ``tax_rate`` it is
+    the product's."""
+
+    description: str = ""
+    product: Product | None = None
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    discount_percent: Decimal = Decimal(0)
+    tax_rate: Decimal | None = None
+
+
+def line_amounts(
+    *,
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount_percent: Decimal,
+    tax_rate: Decimal,
+    currency: str,
+) -> tuple[Decimal, Decimal]:
+    """(subtotal, tax) of one line, each rounded to the currency."""
+    gross = quantity * unit_price * (Decimal(100) - discount_percent) / Decimal(100)
+    subtotal = money_round(gross, currency)
+    return subtotal, money_round(subtotal * tax_rate / Decimal(100), currency)
+
+
+def due_date_for(term: PaymentTerm | None, invoice_date: datetime.date) -> datetime.date:
+    """When the last part is due: ``net_days`` after the invoice date (the
+    upfront share, if any, is due on the invoice date itself)."""
+    if term is None:
+        return invoice_date
+    return invoice_date + datetime.timedelta(days=term.net_days)
+
+
+def _terms(partner: Partner) -> PartnerTerms | None:
+    return PartnerTerms.objects.filter(partner=partner).select_related("payment_term").first()
+
+
+def _check_draft(invoice: Invoice) -> None:
+    if invoice.state != Invoice.State.DRAFT:
+        raise ValidationError(
+            f"{invoice} is {invoice.get_state_display().lower()}: posted documents do not "
+            "change; correct them with a credit note."
+        )
+
+
+def _clean_lines(
+    lines: Sequence[LineInput], *, partner: Partner, currency: str, on: datetime.date
+) -> list[InvoiceLine]:
+    if len(lines) > MAX_LINES:
+        raise ValidationError({"lines": f"An invoice can have at most {MAX_LINES} lines."})
+    built: list[InvoiceLine] = []
+    for index, line in enumerate(lines, start=1):
+        where = f"Line {index}"
+        if not isinstance(line.quantity, Decimal) or line.quantity <= 0:
+            raise ValidationError({"lines": f"{where}: the quantity must be more than zero."})
+        if not Decimal(0) <= line.discount_percent <= Decimal(100):
+            raise ValidationError({"lines": f"{where}: the discount goes from 0 to 100 %."})
+        description = (line.description or "").strip() or (
+            line.product.name if line.product else ""
+        )
+        if not description:
+            raise ValidationError({"lines": f"{where}: describe the line or pick a product."})
+        unit_price = line.unit_price
+        if unit_price is None:
+            if line.product is None:
+                raise ValidationError({"lines": f"{where}: give a price or pick a product."})
+            quote = price_for(product=line.product, quantity=line.quantity, on=on, partner=partner)
+            if quote.currency != currency:
+                raise ValidationError(
+                    {
+                        "lines": f"{where}: the partner's price list is in {quote.currency}, "
+                        f"the invoice in {currency}; give the price."
+                    }
+                )
+            unit_price = quote.unit_price
+        if unit_price < 0:
+            raise ValidationError(
+                {"lines": f"{where}: a price cannot be negative; use a credit note."}
+            )
+        tax_rate = line.tax_rate
+        if tax_rate is None:
+            tax_rate = line.product.tax_rate if line.product else Decimal(0)
+        if not Decimal(0) <= tax_rate <= Decimal(100):
+            raise ValidationError({"lines": f"{where}: the tax rate goes from 0 to 100 %."})
+        subtotal, tax = line_amounts(
+            quantity=line.quantity,
+            unit_price=unit_price,
+            discount_percent=line.discount_percent,
+            tax_rate=tax_rate,
+            currency=currency,
+        )
+        built.append(
+            InvoiceLine(
+                sequence=index * 10,
+                product=line.product,
+                description=description[:500],
+                quantity=line.quantity,
+                unit_price=unit_price,
+                discount_percent=line.discount_percent,
+                tax_rate=tax_rate,
+                subtotal=subtotal,
+                tax_amount=tax,
+            )
+        )
+    return built
+
+
+def _store_lines(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    invoice.lines.all().delete()
+    for line in lines:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(lines)
+    untaxed = sum((line.subtotal for line in lines), Decimal(0))
+    tax = sum((line.tax_amount for line in lines), Decimal(0))
+    invoice.amount_untaxed = untaxed
+    invoice.amount_tax = tax
+    invoice.amount_total = untaxed + tax
+
+
+def _note(invoice: Invoice, *, by: User | None, action: str, body: str) -> None:
+    timeline_add(
+        subject=invoice,
+        partner=invoice.partner,
+        kind=TimelineEntry.Kind.SYSTEM,
+        author=by,
+        action=action,
+        body=body,
+    )
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    by: User | None,
+    kind: str,
+    partner: Partner,
+    lines: Sequence[LineInput] = (),
+    currency: str = "",
+    invoice_date: datetime.date | None = None,
+    payment_term: PaymentTerm | None = None,
+    reference: str = "",
+    notes: str = "",
+) -> Invoice:
+    """A draft in the partner's currency (else the company's), with the
+    partner's payment terms unless others are given."""
+    if kind not in PREFIXES:
+        raise ValidationError({"kind": f"Unknown kind of invoice {kind!r}."})
+    currency = (currency or partner.currency or settings.COMPANY_CURRENCY).upper()
+    if currency not in CURRENCIES:
+        raise ValidationError({"currency": f"Unknown currency {currency!r}."})
+    terms = _terms(partner)
+    invoice = Invoice(
+        kind=kind,
+        partner=partner,
+        currency=currency,
+        invoice_date=invoice_date,
+        payment_term=payment_term or (terms.payment_term if terms else None),
+        reference=(reference or "").strip()[:100],
+        notes=(notes or "").strip(),
+        created_by=by,
+    )
+    invoice.save()
+    on = invoice_date or timezone.localdate()
+    _store_lines(invoice, _clean_lines(lines, partner=partner, currency=currency, on=on))
+    invoice.save()
+    _note(
+        invoice,
+        by=by,
+        action="created",
+        body=f"Draft {invoice.get_kind_display().lower()}: "
+        f"{money_format(invoice.amount_total, currency)}",
+    )
+    events.emit("invoice.created", invoice_id=invoice.pk, by_id=getattr(by, "pk", None))
+    return invoice
+
+
+@transaction.atomic
+def invoice_update(
+    *,
+    invoice: Invoice,
+    by: User | None,
+    values: Mapping[str, Any] | None = None,
+    lines: Sequence[LineInput] | None = None,
+) -> Invoice:
+    """Change a draft's header (*values*) and/or replace its lines."""
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",)).select_related("partner").get(pk=invoice.pk)
+    )
+    _check_draft(invoice)
+    values = dict(values or {})
+    unknown = set(values) - set(HEADER_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be set: {', '.join(sorted(unknown))}.")
+    for name, value in values.items():
+        setattr(invoice, name, value)
+    if invoice.currency not in CURRENCIES:
+        raise ValidationError({"currency": f"Unknown currency {invoice.currency!r}."})
+    if lines is not None:
+        on = invoice.invoice_date or timezone.localdate()
+        _store_lines(
+            invoice,
+            _clean_lines(lines, partner=invoice.partner, currency=invoice.currency, on=on),
+        )
+    invoice.updated_at = timezone.now()
+    invoice.save()
+    events.emit("invoice.updated", invoice_id=invoice.pk, by_id=getattr(by, "pk", None))
+    return invoice
+
+
+def _next_number(prefix: str, year: int) -> str:
+    sequence, _ = DocumentSequence.objects.select_for_update().get_or_create(
+        prefix=prefix, year=year
+    )
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"{prefix}/{year}/{sequence.last:05d}"
+
+
+@transaction.atomic
+def invoice_post(*, invoice: Invoice, by: User | None, on: datetime.date | None = None) -> Invoice:
+    """Number, date and freeze a draft."""
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("partner", "payment_term")
+        .get(pk=invoice.pk)
+    )
+    _check_draft(invoice)
+    if not invoice.lines.exists():
+        raise ValidationError("Add at least one line before posting.")
+    invoice_date = on or invoice.invoice_date or timezone.localdate()
+    invoice.invoice_date = invoice_date
+    invoice.due_date = due_date_for(invoice.payment_term, invoice_date)
+    invoice.number = _next_number(PREFIXES[Invoice.Kind(invoice.kind)], invoice_date.year)
+    invoice.state = Invoice.State.POSTED
+    invoice.posted_at = invoice.updated_at = timezone.now()
+    invoice.save()
+    _note(
+        invoice,
+        by=by,
+        action="posted",
+        body=f"{invoice.get_kind_display()} {invoice.number} posted: "
+        f"{money_format(invoice.amount_total, invoice.currency)}, due {invoice.due_date}",
+    )
+    events.emit("invoice.posted", invoice_id=invoice.pk, by_id=getattr(by, "pk", None))
+    return invoice
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, by: User | None) -> Invoice:
+    """Cancel a draft. A posted document is corrected with a credit note instead."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+    _check_draft(invoice)
+    invoice.state = Invoice.State.CANCELLED
+    invoice.updated_at = timezone.now()
+    invoice.save(update_fields=["state", "updated_at"])
+    _note(invoice, by=by, action="cancelled", body=f"{invoice} cancelled")
+    events.emit("invoice.cancelled", invoice_id=invoice.pk, by_id=getattr(by, "pk", None))
+    return invoice
+
+
+@transaction.atomic
+def invoice_refund(*, invoice: Invoice, by: User | None) -> Invoice:
+    """A draft credit note (or vendor refund) for a posted invoice, with its lines."""
+    if invoice.state not in {Invoice.State.POSTED, Invoice.State.PARTIAL, Invoice.State.PAID}:
+        raise ValidationError("Only a posted invoice or bill can be credited.")
+    if invoice.kind not in REFUND_KIND:
+        raise ValidationError("A credit note cannot itself be credited; post a new invoice.")
+    lines = [
+        LineInput(
+            description=line.description,
+            product=line.product,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            tax_rate=line.tax_rate,
+        )
+        for line in invoice.lines.select_related("product")
+    ]
+    refund = invoice_create(
+        by=by,
+        kind=REFUND_KIND[Invoice.Kind(invoice.kind)],
+        partner=invoice.partner,
+        lines=lines,
+        currency=invoice.currency,
+        payment_term=invoice.payment_term,
+        reference=invoice.number,
+    )
+    refund.origin = invoice
+    refund.save(update_fields=["origin"])
+    return refund
