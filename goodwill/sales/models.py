@@ -398,3 +398,64 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class Payment(models.Model):
+    """Money received from a customer or paid to a supplier, allocated to
+    invoices; what is not allocated stays as credit on the partner."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Received"
+        OUTBOUND = "out", "Paid"
+
+    class Method(models.TextChoices):
+        BANK = "bank", "Bank transfer"
+        CARD = "card", "Card"
+        CASH = "cash", "Cash"
+        CHEQUE = "cheque", "Cheque"
+        OTHER = "other", "Other"
+
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=18, decimal_places=4)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    payment_date = models.DateField()
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.BANK)
+    reference = models.CharField(max_length=100, blank=True)
+    amount_allocated = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-payment_date", "-id"]
+        indexes = [models.Index(fields=["partner", "-payment_date", "-id"], name="payment_partner")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="sales_payment_positive")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_direction_display()} {self.amount} {self.currency} on {self.payment_date}"
+        )
+
+    @property
+    def amount_unallocated(self) -> object:
+        return self.amount - self.amount_allocated
+
+
+class PaymentAllocation(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(max_digits=18, decimal_places=4)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="sales_allocation_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.payment} to {self.invoice}"
