@@ -54,6 +54,8 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "sales.view_partnerterms",
         "sales.view_invoice",
         "sales.view_invoiceline",
+        "sales.view_payment",
+        "sales.view_paymentallocation",
     },
     Role.MANAGER: {
         "partners.archive_partner",
@@ -94,6 +96,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "sales.add_invoice",
         "sales.change_invoice",
         "sales.post_invoice",
+        "sales.add_payment",
     },
     Role.PORTAL: set(),
 }
