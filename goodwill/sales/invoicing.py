@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -110,12 +110,43 @@ def _check_draft(invoice: Invoice) -> None:
         )
 
 
-def _clean_lines(
-    lines: Sequence[LineInput], *, partner: Partner, currency: str, on: datetime.date
-) -> list[InvoiceLine]:
+@dataclass(frozen=True)
+class PricedLine:
+    """A line checked, priced and totalled: the fields of an invoice or order line."""
+
+    sequence: int
+    product: Product | None
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    tax_rate: Decimal
+    subtotal: Decimal
+    tax_amount: Decimal
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The values as keyword arguments for a line model (no deep copies)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def price_lines(
+    lines: Sequence[LineInput],
+    *,
+    partner: Partner,
+    currency: str,
+    on: datetime.date,
+    purchase: bool = False,
+) -> list[PricedLine]:
+    """Check and price *lines* for a document of *partner* in *currency*.
+
+    A line without a price takes the partner's price list (for purchases, its
+    supplier price list, else the product's cost); the tax rate defaults to
+    the product's. Errors name the line: "Line 2: …".
+    """
     if len(lines) > MAX_LINES:
-        raise ValidationError({"lines": f"An invoice can have at most {MAX_LINES} lines."})
-    built: list[InvoiceLine] = []
+        raise ValidationError({"lines": f"A document can have at most {MAX_LINES} lines."})
+    terms = _terms(partner) if purchase else None
+    built: list[PricedLine] = []
     for index, line in enumerate(lines, start=1):
         where = f"Line {index}"
         if not isinstance(line.quantity, Decimal) or line.quantity <= 0:
@@ -131,15 +162,25 @@ def _clean_lines(
         if unit_price is None:
             if line.product is None:
                 raise ValidationError({"lines": f"{where}: give a price or pick a product."})
-            quote = price_for(product=line.product, quantity=line.quantity, on=on, partner=partner)
-            if quote.currency != currency:
+            if purchase and (terms is None or terms.supplier_price_list is None):
+                quote_price, quote_currency = line.product.cost, settings.COMPANY_CURRENCY
+            else:
+                quote = price_for(
+                    product=line.product,
+                    quantity=line.quantity,
+                    on=on,
+                    partner=None if purchase else partner,
+                    price_list=terms.supplier_price_list if purchase and terms else None,
+                )
+                quote_price, quote_currency = quote.unit_price, quote.currency
+            if quote_currency != currency:
                 raise ValidationError(
                     {
-                        "lines": f"{where}: the partner's price list is in {quote.currency}, "
-                        f"the invoice in {currency}; give the price."
+                        "lines": f"{where}: the price is in {quote_currency}, "
+                        f"the document in {currency}; give the price."
                     }
                 )
-            unit_price = quote.unit_price
+            unit_price = quote_price
         if unit_price < 0:
             raise ValidationError(
                 {"lines": f"{where}: a price cannot be negative; use a credit note."}
@@ -157,7 +198,7 @@ def _clean_lines(
             currency=currency,
         )
         built.append(
-            InvoiceLine(
+            PricedLine(
                 sequence=index * 10,
                 product=line.product,
                 description=description[:500],
@@ -170,6 +211,14 @@ def _clean_lines(
             )
         )
     return built
+
+
+def _clean_lines(
+    lines: Sequence[LineInput], *, partner: Partner, currency: str, on: datetime.date, kind: str
+) -> list[InvoiceLine]:
+    purchase = kind in {Invoice.Kind.VENDOR_BILL, Invoice.Kind.VENDOR_REFUND}
+    priced = price_lines(lines, partner=partner, currency=currency, on=on, purchase=purchase)
+    return [InvoiceLine(**line.as_kwargs()) for line in priced]
 
 
 def _store_lines(invoice: Invoice, lines: list[InvoiceLine]) -> None:
@@ -228,7 +277,7 @@ def invoice_create(
     )
     invoice.save()
     on = invoice_date or timezone.localdate()
-    _store_lines(invoice, _clean_lines(lines, partner=partner, currency=currency, on=on))
+    _store_lines(invoice, _clean_lines(lines, partner=partner, currency=currency, on=on, kind=kind))
     invoice.save()
     _note(
         invoice,
@@ -266,7 +315,13 @@ def invoice_update(
         on = invoice.invoice_date or timezone.localdate()
         _store_lines(
             invoice,
-            _clean_lines(lines, partner=invoice.partner, currency=invoice.currency, on=on),
+            _clean_lines(
+                lines,
+                partner=invoice.partner,
+                currency=invoice.currency,
+                on=on,
+                kind=invoice.kind,
+            ),
         )
     invoice.updated_at = timezone.now()
     invoice.save()
