@@ -10,6 +10,7 @@ urlpatterns = [
     path("partners/", include("goodwill.partners.urls")),
     path("cases/setup/", include("goodwill.cases.setup_urls")),
     path("cases/", include("goodwill.cases.urls")),
+    path("sales/", include("goodwill.sales.urls")),
     path("api/", include("goodwill.api.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", sitepages.favicon),

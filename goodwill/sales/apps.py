@@ -5,3 +5,8 @@ class SalesConfig(AppConfig):
     name = "goodwill.sales"
     label = "sales"
     verbose_name = "Sales and purchases"
+
+    def ready(self) -> None:
+        from goodwill.sales import hooks
+
+        hooks.install()

@@ -1,0 +1,21 @@
+"""How sales plugs into the partner app without the partner app knowing it.
+
+- The partner page gets a lazily loaded "Commercial terms" panel (price list,
+  payment term, credit limit, ERP id), for users who may see partners' terms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _may_see_terms(user: Any) -> bool:
+    return bool(user.has_perm("sales.view_partnerterms"))
+
+
+def install() -> None:
+    from goodwill.partners import views as partner_views
+
+    panel = ("Commercial terms", "sales:partner_terms", _may_see_terms)
+    if not any(p[1] == panel[1] for p in partner_views.PARTNER_PANELS):
+        partner_views.PARTNER_PANELS.append(panel)
