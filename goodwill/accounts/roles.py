@@ -56,6 +56,10 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "sales.view_invoiceline",
         "sales.view_payment",
         "sales.view_paymentallocation",
+        "sales.view_order",
+        "sales.view_orderline",
+        "sales.add_order",
+        "sales.change_order",
     },
     Role.MANAGER: {
         "partners.archive_partner",

@@ -98,7 +98,7 @@ def due_date_for(term: PaymentTerm | None, invoice_date: datetime.date) -> datet
     return invoice_date + datetime.timedelta(days=term.net_days)
 
 
-def _terms(partner: Partner) -> PartnerTerms | None:
+def partner_terms(partner: Partner) -> PartnerTerms | None:
     return PartnerTerms.objects.filter(partner=partner).select_related("payment_term").first()
 
 
@@ -145,7 +145,7 @@ def price_lines(
     """
     if len(lines) > MAX_LINES:
         raise ValidationError({"lines": f"A document can have at most {MAX_LINES} lines."})
-    terms = _terms(partner) if purchase else None
+    terms = partner_terms(partner) if purchase else None
     built: list[PricedLine] = []
     for index, line in enumerate(lines, start=1):
         where = f"Line {index}"
@@ -264,7 +264,7 @@ def invoice_create(
     currency = (currency or partner.currency or settings.COMPANY_CURRENCY).upper()
     if currency not in CURRENCIES:
         raise ValidationError({"currency": f"Unknown currency {currency!r}."})
-    terms = _terms(partner)
+    terms = partner_terms(partner)
     invoice = Invoice(
         kind=kind,
         partner=partner,
@@ -329,7 +329,7 @@ def invoice_update(
     return invoice
 
 
-def _next_number(prefix: str, year: int) -> str:
+def next_document_number(prefix: str, year: int) -> str:
     sequence, _ = DocumentSequence.objects.select_for_update().get_or_create(
         prefix=prefix, year=year
     )
@@ -352,7 +352,7 @@ def invoice_post(*, invoice: Invoice, by: User | None, on: datetime.date | None 
     invoice_date = on or invoice.invoice_date or timezone.localdate()
     invoice.invoice_date = invoice_date
     invoice.due_date = due_date_for(invoice.payment_term, invoice_date)
-    invoice.number = _next_number(PREFIXES[Invoice.Kind(invoice.kind)], invoice_date.year)
+    invoice.number = next_document_number(PREFIXES[Invoice.Kind(invoice.kind)], invoice_date.year)
     invoice.state = Invoice.State.POSTED
     invoice.posted_at = invoice.updated_at = timezone.now()
     invoice.save()

@@ -332,6 +332,9 @@ class Invoice(models.Model):
         help_text="The invoice a credit note or refund corrects.",
     )
     notes = models.TextField(blank=True)
+    order = models.ForeignKey(
+        "Order", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
     amount_untaxed = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_tax = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_total = models.DecimalField(max_digits=18, decimal_places=4, default=0)
@@ -459,3 +462,76 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of {self.payment} to {self.invoice}"
+
+
+class Order(models.Model):
+    """A quotation that becomes a sales order, or a purchase order to a supplier."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Quotation / sales order"
+        PURCHASE = "purchase", "Purchase order"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"
+        CONFIRMED = "confirmed", "Confirmed"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SALE)
+    number = models.CharField(max_length=30, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="orders")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    order_date = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    payment_term = models.ForeignKey(
+        PaymentTerm, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    price_list = models.ForeignKey(
+        PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True)
+    amount_untaxed = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    amount_tax = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    amount_total = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-order_date", "-id"]
+        indexes = [
+            models.Index(fields=["partner", "-order_date", "-id"], name="order_partner_date")
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sequence = models.PositiveIntegerField(default=10)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4, default=1)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    discount_percent = models.DecimalField(
+        "discount (%)", max_digits=7, decimal_places=4, default=0
+    )
+    tax_rate = models.DecimalField("tax (%)", max_digits=7, decimal_places=4, default=0)
+    subtotal = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    tax_amount = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    quantity_invoiced = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+
+    class Meta:
+        ordering = ["order", "sequence", "id"]
+
+    def __str__(self) -> str:
+        return self.description

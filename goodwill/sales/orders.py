@@ -1,0 +1,228 @@
+"""Quotations, sales orders and purchase orders, and invoicing them.
+
+A sales document starts as a quotation (draft), is sent, then confirmed as a
+sales order, and is done once fully invoiced; it can be cancelled until then.
+Purchase orders follow the same states. Orders are numbered when created
+(``SO/2026/00042``, ``PO/2026/00007``); unlike invoices they may have gaps.
+
+``order_invoice`` makes a draft invoice (or vendor bill) of what is not yet
+invoiced, line by line, and links it to the order.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from goodwill.lib import events
+from goodwill.lib.money import CURRENCIES, money_format
+from goodwill.partners.models import Partner, TimelineEntry
+from goodwill.partners.services import timeline_add
+from goodwill.sales.invoicing import (
+    LineInput,
+    invoice_create,
+    next_document_number,
+    partner_terms,
+    price_lines,
+)
+from goodwill.sales.models import Invoice, Order, OrderLine, PaymentTerm, PriceList
+
+if TYPE_CHECKING:
+    from goodwill.accounts.models import User
+
+PREFIXES = {Order.Kind.SALE: "SO", Order.Kind.PURCHASE: "PO"}
+INVOICE_KIND = {
+    Order.Kind.SALE: Invoice.Kind.CUSTOMER_INVOICE,
+    Order.Kind.PURCHASE: Invoice.Kind.VENDOR_BILL,
+}
+PAST = {"send": "sent", "confirm": "confirmed", "done": "marked done", "cancel": "cancelled"}
+# action: (from states, to state)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "send": ((Order.State.DRAFT,), Order.State.SENT),
+    "confirm": ((Order.State.DRAFT, Order.State.SENT), Order.State.CONFIRMED),
+    "done": ((Order.State.CONFIRMED,), Order.State.DONE),
+    "cancel": ((Order.State.DRAFT, Order.State.SENT, Order.State.CONFIRMED), Order.State.CANCELLED),
+}
+
+
+def _note(order: Order, *, by: User | None, action: str, body: str) -> None:
+    timeline_add(
+        subject=order,
+        partner=order.partner,
+        kind=TimelineEntry.Kind.SYSTEM,
+        author=by,
+        action=action,
+        body=body,
+    )
+
+
+def _store_lines(order: Order, lines: Sequence[LineInput]) -> None:
+    priced = price_lines(
+        lines,
+        partner=order.partner,
+        currency=order.currency,
+        on=order.order_date,
+        purchase=order.kind == Order.Kind.PURCHASE,
+    )
+    order.lines.all().delete()
+    OrderLine.objects.bulk_create([OrderLine(order=order, **line.as_kwargs()) for line in priced])
+    order.amount_untaxed = sum((line.subtotal for line in priced), Decimal(0))
+    order.amount_tax = sum((line.tax_amount for line in priced), Decimal(0))
+    order.amount_total = order.amount_untaxed + order.amount_tax
+
+
+@transaction.atomic
+def order_create(
+    *,
+    by: User | None,
+    partner: Partner,
+    lines: Sequence[LineInput] = (),
+    kind: str = Order.Kind.SALE,
+    currency: str = "",
+    order_date: datetime.date | None = None,
+    valid_until: datetime.date | None = None,
+    payment_term: PaymentTerm | None = None,
+    price_list: PriceList | None = None,
+    reference: str = "",
+    notes: str = "",
+) -> Order:
+    """A quotation (or purchase order) in draft, priced from the partner's terms."""
+    if kind not in PREFIXES:
+        raise ValidationError({"kind": f"Unknown kind of order {kind!r}."})
+    terms = partner_terms(partner)
+    if price_list is None and terms is not None:
+        price_list = terms.supplier_price_list if kind == Order.Kind.PURCHASE else terms.price_list
+    currency = (
+        currency or (price_list.currency if price_list else "") or partner.currency
+    ) or settings.COMPANY_CURRENCY
+    if currency not in CURRENCIES:
+        raise ValidationError({"currency": f"Unknown currency {currency!r}."})
+    day = order_date or timezone.localdate()
+    if valid_until is not None and valid_until < day:
+        raise ValidationError({"valid_until": "A quotation cannot expire before its date."})
+    order = Order.objects.create(
+        kind=kind,
+        number=next_document_number(PREFIXES[Order.Kind(kind)], day.year),
+        partner=partner,
+        currency=currency,
+        order_date=day,
+        valid_until=valid_until,
+        payment_term=payment_term or (terms.payment_term if terms else None),
+        price_list=price_list,
+        reference=(reference or "").strip()[:100],
+        notes=(notes or "").strip(),
+        created_by=by,
+    )
+    _store_lines(order, lines)
+    order.save()
+    _note(
+        order,
+        by=by,
+        action="created",
+        body=f"{order.get_kind_display()} {order.number}: "
+        f"{money_format(order.amount_total, currency)}",
+    )
+    events.emit("order.created", order_id=order.pk, by_id=getattr(by, "pk", None))
+    return order
+
+
+@transaction.atomic
+def order_update_lines(*, order: Order, by: User | None, lines: Sequence[LineInput]) -> Order:
+    order = Order.objects.select_for_update(of=("self",)).select_related("partner").get(pk=order.pk)
+    if order.state not in {Order.State.DRAFT, Order.State.SENT}:
+        raise ValidationError(
+            f"{order.number} is {order.get_state_display().lower()}; only a draft or sent "
+            "quotation can change."
+        )
+    _store_lines(order, lines)
+    order.updated_at = timezone.now()
+    order.save()
+    events.emit("order.updated", order_id=order.pk, by_id=getattr(by, "pk", None))
+    return order
+
+
+@transaction.atomic
+def order_set_state(*, order: Order, by: User | None, action: str) -> Order:
+    """send, confirm, done or cancel; other moves are refused with a clear message."""
+    if action not in TRANSITIONS:
+        raise ValidationError(f"Unknown order action {action!r}.")
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    allowed, target = TRANSITIONS[action]
+    if order.state not in allowed:
+        raise ValidationError(
+            f"{order.number} is {order.get_state_display().lower()}; it cannot be "
+            f"{PAST[action]} from there."
+        )
+    if action == "confirm" and not order.lines.exists():
+        raise ValidationError("Add at least one line before confirming.")
+    if action == "cancel" and order.invoices.exclude(state=Invoice.State.CANCELLED).exists():
+        raise ValidationError(f"{order.number} has invoices; credit them before cancelling.")
+    old = order.get_state_display()
+    order.state = target
+    order.updated_at = timezone.now()
+    if action == "confirm":
+        order.confirmed_at = order.updated_at
+    order.save()
+    _note(order, by=by, action=action, body=f"{order.number}: {old} → {order.get_state_display()}")
+    events.emit(
+        "order.state_changed",
+        order_id=order.pk,
+        action=action,
+        new=target,
+        by_id=getattr(by, "pk", None),
+    )
+    return order
+
+
+@transaction.atomic
+def order_invoice(*, order: Order, by: User | None) -> Invoice:
+    """A draft invoice (vendor bill for a purchase) of what is not yet invoiced."""
+    order = Order.objects.select_for_update(of=("self",)).select_related("partner").get(pk=order.pk)
+    if order.state != Order.State.CONFIRMED:
+        raise ValidationError(f"Confirm {order.number} before invoicing it.")
+    pending = [
+        line
+        for line in order.lines.select_related("product")
+        if line.quantity_invoiced < line.quantity
+    ]
+    if not pending:
+        raise ValidationError(f"Everything on {order.number} is invoiced already.")
+    invoice = invoice_create(
+        by=by,
+        kind=INVOICE_KIND[Order.Kind(order.kind)],
+        partner=order.partner,
+        currency=order.currency,
+        payment_term=order.payment_term,
+        reference=order.number,
+        lines=[
+            LineInput(
+                description=line.description,
+                product=line.product,
+                quantity=line.quantity - line.quantity_invoiced,
+                unit_price=line.unit_price,
+                discount_percent=line.discount_percent,
+                tax_rate=line.tax_rate,
+            )
+            for line in pending
+        ],
+    )
+    invoice.order = order
+    invoice.save(update_fields=["order"])
+    for line in pending:
+        line.quantity_invoiced = line.quantity
+    OrderLine.objects.bulk_update(pending, ["quantity_invoiced"])
+    order.state = Order.State.DONE
+    order.updated_at = timezone.now()
+    order.save(update_fields=["state", "updated_at"])
+    _note(order, by=by, action="invoiced", body=f"{order.number} invoiced: draft {invoice}")
+    events.emit(
+        "order.invoiced", order_id=order.pk, invoice_id=invoice.pk, by_id=getattr(by, "pk", None)
+    )
+    return invoice

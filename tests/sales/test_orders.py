@@ -1,0 +1,137 @@
+"""Quotations and orders: pricing from the partner's terms, the states, and
+invoicing what is not yet invoiced."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from goodwill.partners.models import Partner
+from goodwill.sales import invoicing, orders
+from goodwill.sales.invoicing import LineInput
+from goodwill.sales.models import (
+    Invoice,
+    Order,
+    PartnerTerms,
+    PriceList,
+    PriceListVersion,
+    PriceRule,
+    Product,
+)
+from tests.factories import PartnerFactory
+
+D = Decimal
+DAY = datetime.date(2026, 4, 1)
+
+
+@pytest.fixture
+def acme(db: None) -> Partner:
+    return PartnerFactory(name="Acme", currency="EUR")
+
+
+@pytest.fixture
+def robot(db: None) -> Product:
+    return Product.objects.create(
+        code="R1", name="Robot arm", list_price=D(1000), cost=D(600), tax_rate=D(20)
+    )
+
+
+def test_a_quotation_is_priced_from_the_partners_price_list(acme: Partner, robot: Product) -> None:
+    dealers = PriceList.objects.create(name="Dealers", currency="EUR")
+    version = PriceListVersion.objects.create(price_list=dealers, name="2026")
+    PriceRule.objects.create(version=version, discount_percent=D(10))
+    PartnerTerms.objects.create(partner=acme, price_list=dealers)
+    quote = orders.order_create(
+        by=None, partner=acme, lines=[LineInput(product=robot, quantity=D(2))], order_date=DAY
+    )
+    assert quote.number == "SO/2026/00001"
+    assert quote.price_list == dealers
+    line = quote.lines.get()
+    assert (line.unit_price, line.subtotal, line.tax_amount) == (
+        D("900.00"),
+        D("1800.00"),
+        D("360.00"),
+    )
+    assert quote.amount_total == D("2160.00")
+
+
+def test_purchase_orders_take_the_cost_without_a_supplier_list(
+    acme: Partner, robot: Product
+) -> None:
+    po = orders.order_create(
+        by=None,
+        partner=acme,
+        kind=Order.Kind.PURCHASE,
+        lines=[LineInput(product=robot)],
+        order_date=DAY,
+    )
+    assert po.number == "PO/2026/00001"
+    assert po.lines.get().unit_price == D(600)
+
+
+def test_the_quotation_to_invoice_journey(acme: Partner, robot: Product) -> None:
+    quote = orders.order_create(
+        by=None, partner=acme, lines=[LineInput(product=robot)], order_date=DAY
+    )
+    with pytest.raises(ValidationError, match="Confirm SO/2026/00001 before invoicing it"):
+        orders.order_invoice(order=quote, by=None)
+    orders.order_set_state(order=quote, by=None, action="send")
+    confirmed = orders.order_set_state(order=quote, by=None, action="confirm")
+    assert confirmed.confirmed_at is not None
+    with pytest.raises(ValidationError, match="only a draft or sent quotation can change"):
+        orders.order_update_lines(order=quote, by=None, lines=[LineInput(product=robot)])
+    invoice = orders.order_invoice(order=quote, by=None)
+    assert (invoice.kind, invoice.state, invoice.order, invoice.reference) == (
+        "out_invoice",
+        "draft",
+        quote,
+        "SO/2026/00001",
+    )
+    assert invoice.amount_total == quote.amount_total
+    quote.refresh_from_db()
+    assert quote.state == "done"
+    with pytest.raises(ValidationError, match="it cannot be cancelled from there"):
+        orders.order_set_state(order=quote, by=None, action="cancel")
+    posted = invoicing.invoice_post(invoice=invoice, by=None, on=DAY)
+    assert posted.number == "INV/2026/00001"
+
+
+@pytest.mark.parametrize(
+    ("path", "action", "message"),
+    [
+        ([], "done", "is draft; it cannot be marked done from there"),
+        (["send"], "send", "is sent; it cannot be sent from there"),
+        (["cancel"], "confirm", "is cancelled; it cannot be confirmed from there"),
+    ],
+)
+def test_illegal_order_moves(
+    acme: Partner, robot: Product, path: list[str], action: str, message: str
+) -> None:
+    order = orders.order_create(by=None, partner=acme, lines=[LineInput(product=robot)])
+    for step in path:
+        orders.order_set_state(order=order, by=None, action=step)
+    with pytest.raises(ValidationError, match=message):
+        orders.order_set_state(order=order, by=None, action=action)
+
+
+def test_an_empty_quotation_cannot_be_confirmed(acme: Partner) -> None:
+    order = orders.order_create(by=None, partner=acme)
+    with pytest.raises(ValidationError, match="at least one line"):
+        orders.order_set_state(order=order, by=None, action="confirm")
+
+
+def test_an_invoiced_order_cannot_be_cancelled_until_credited(
+    acme: Partner, robot: Product
+) -> None:
+    order = orders.order_create(by=None, partner=acme, lines=[LineInput(product=robot)])
+    orders.order_set_state(order=order, by=None, action="confirm")
+    invoice = orders.order_invoice(order=order, by=None)
+    Order.objects.filter(pk=order.pk).update(state=Order.State.CONFIRMED)
+    with pytest.raises(ValidationError, match="has invoices"):
+        orders.order_set_state(order=order, by=None, action="cancel")
+    invoicing.invoice_cancel(invoice=invoice, by=None)
+    assert orders.order_set_state(order=order, by=None, action="cancel").state == "cancelled"
+    assert Invoice.objects.get(pk=invoice.pk).state == "cancelled"
