@@ -4,6 +4,7 @@ limits are the services' to check, so the messages are the same everywhere."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -54,7 +55,7 @@ class CategoryChoiceField(IdChoiceField):
 
 class PriceListChoiceField(IdChoiceField):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=PriceList.objects.all(), **kwargs)
+        super().__init__(queryset=PriceList.objects.all(), empty_label="—", **kwargs)
 
     def label_from_instance(self, obj: PriceList) -> str:
         label = f"{obj.name} ({obj.currency})"
@@ -78,6 +79,14 @@ class ProductChoiceWidget(forms.Select):
             for index, p in enumerate(products, start=1)
         ]
         return [(None, options, 0)]
+
+
+def _plain(value: Decimal | None) -> str | None:
+    """A stored decimal as a person would type it: 10, not 10.0000."""
+    if value is None:
+        return None
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _date_widget() -> forms.DateInput:
@@ -149,9 +158,9 @@ class ProductForm(forms.Form):
             "kind": product.kind,
             "category": product.category_id,
             "unit": product.unit,
-            "list_price": product.list_price,
-            "cost": product.cost,
-            "tax_rate": product.tax_rate,
+            "list_price": _plain(product.list_price),
+            "cost": _plain(product.cost),
+            "tax_rate": _plain(product.tax_rate),
             "active": product.active,
             "description": product.description,
         }
@@ -192,7 +201,7 @@ class PaymentTermForm(forms.Form):
     def initial_for(term: PaymentTerm) -> dict[str, Any]:
         return {
             "name": term.name,
-            "upfront_percent": term.upfront_percent,
+            "upfront_percent": _plain(term.upfront_percent),
             "net_days": term.net_days,
             "active": term.active,
         }
@@ -289,12 +298,12 @@ class RuleForm(forms.Form):
             "sequence": rule.sequence,
             "product": rule.product_id,
             "category": rule.category_id,
-            "min_quantity": rule.min_quantity,
+            "min_quantity": _plain(rule.min_quantity),
             "base": rule.base,
             "base_price_list": rule.base_price_list_id,
-            "fixed_price": rule.fixed_price,
-            "discount_percent": rule.discount_percent,
-            "surcharge": rule.surcharge,
+            "fixed_price": _plain(rule.fixed_price),
+            "discount_percent": _plain(rule.discount_percent),
+            "surcharge": _plain(rule.surcharge),
         }
 
     def values(self) -> dict[str, Any]:
@@ -317,7 +326,9 @@ class PartnerTermsForm(forms.Form):
         label="Purchase price list",
         help_text="Prices when buying from this partner (a supplier).",
     )
-    payment_term = IdChoiceField(queryset=PaymentTerm.objects.all(), required=False)
+    payment_term = IdChoiceField(
+        queryset=PaymentTerm.objects.all(), required=False, empty_label="—"
+    )
     credit_limit = _decimal("Credit limit", required=False)
     external_id = forms.CharField(
         max_length=100,
@@ -340,6 +351,6 @@ class PartnerTermsForm(forms.Form):
             "price_list": terms.price_list_id,
             "supplier_price_list": terms.supplier_price_list_id,
             "payment_term": terms.payment_term_id,
-            "credit_limit": terms.credit_limit,
+            "credit_limit": _plain(terms.credit_limit),
             "external_id": terms.external_id,
         }

@@ -624,3 +624,56 @@ def test_terms_form_shows_the_services_errors(maria_client: Client, data: dict[s
     errors = response.context["form"].errors
     assert errors["external_id"] == ["Globex already has the ERP id ERP-1."]
     assert errors["credit_limit"] == ["Enter a credit limit of 0 or more."]
+
+
+# --------------------------------------------------------------------------
+# The admin
+
+
+def test_admin_lists_and_saves_through_the_services(
+    alice_client: Client, data: dict[str, Any]
+) -> None:
+    """Administrators see every sales model in the admin; a save runs the service's
+    checks (errors next to the fields) and its normalisation."""
+    for model in (
+        "product",
+        "productcategory",
+        "paymentterm",
+        "exchangerate",
+        "pricelist",
+        "pricelistversion",
+        "pricerule",
+        "partnerterms",
+    ):
+        assert alice_client.get(f"/admin/sales/{model}/").status_code == 200, model
+    form = {
+        "code": "gr-200",
+        "name": "Copy",
+        "kind": "product",
+        "unit": "unit",
+        "list_price": "1",
+        "cost": "0",
+        "tax_rate": "0",
+        "active": "on",
+    }
+    response = alice_client.post("/admin/sales/product/add/", form)
+    assert response.status_code == 200
+    assert "The code GR-200 already belongs to Item GR-200." in response.content.decode()
+    response = alice_client.post("/admin/sales/product/add/", {**form, "code": "new 1"})
+    assert response.status_code == 302
+    assert Product.objects.filter(code="NEW1").exists()
+    version = data["version"]
+    response = alice_client.post(
+        "/admin/sales/pricelistversion/add/",
+        {
+            "price_list": data["price_list"].pk,
+            "name": "Overlap",
+            "active": "on",
+            "valid_from": "2026-03-01",
+            "rules-TOTAL_FORMS": "0",
+            "rules-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert f"overlap the active version {version.name}" in response.content.decode()
+    assert alice_client.get("/admin/sales/partnerterms/add/").status_code == 403
