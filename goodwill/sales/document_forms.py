@@ -103,6 +103,12 @@ class LineForm(forms.Form):
         required=False, min_value=0, max_value=100, label="Tax (%)", **PERCENT
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            # The lines table names its columns once; each input still needs a name.
+            field.widget.attrs.setdefault("aria-label", str(field.label or name.capitalize()))
+
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {})
         return not data.get("product") and not (data.get("description") or "").strip()

@@ -339,6 +339,34 @@ def test_a_wrong_state_move_is_a_message_not_an_error(
     assert bob_client.post(f"/sales/orders/{order.pk}/explode/").status_code == 404
 
 
+def test_a_purchase_order_becomes_a_vendor_bill_paid_outwards(
+    maria_client: Client, acme: Partner, robot: Product
+) -> None:
+    """Purchases take the product's cost; the bill is paid to the supplier."""
+    order = orders.order_create(
+        by=None, partner=acme, kind="purchase", lines=[LineInput(product=robot)]
+    )
+    orders.order_set_state(order=order, by=None, action="confirm")
+    response = maria_client.post(f"/sales/orders/{order.pk}/invoice/")
+    bill = Invoice.objects.get(order=order)
+    assert response["Location"] == f"/sales/invoices/{bill.pk}/"
+    assert bill.kind == "in_invoice"
+    assert bill.amount_untaxed == D("600.00")
+    maria_client.post(f"/sales/invoices/{bill.pk}/post/")
+    page = maria_client.get(f"/sales/invoices/{bill.pk}/").content.decode()
+    assert "Vendor refund" in page
+    response = maria_client.post(
+        f"/sales/invoices/{bill.pk}/payment/",
+        {"amount": "720", "payment_date": "2026-03-10", "method": "cheque"},
+    )
+    assert response.status_code == 302
+    bill.refresh_from_db()
+    assert bill.state == "paid"
+    assert Payment.objects.get().direction == "out"
+    response = maria_client.get(f"/sales/invoices/{bill.pk}/payment/", follow=True)
+    assert any("nothing left to pay" in m for m in _messages(response))
+
+
 # --------------------------------------------------------------------------
 # Permissions
 
