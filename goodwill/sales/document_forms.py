@@ -94,7 +94,13 @@ class LineForm(forms.Form):
 
     product = ProductField(required=False)
     description = forms.CharField(required=False, max_length=500)
-    quantity = forms.DecimalField(required=False, min_value=Decimal("0.0001"), initial=1, **MONEY)
+    quantity = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.0001"),
+        initial=1,
+        error_messages={"min_value": "The quantity must be more than zero."},
+        **MONEY,
+    )
     unit_price = forms.DecimalField(required=False, min_value=0, label="Unit price", **MONEY)
     discount_percent = forms.DecimalField(
         required=False, min_value=0, max_value=100, label="Discount (%)", **PERCENT
@@ -279,7 +285,11 @@ class InvoiceForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(min_value=Decimal("0.0001"), **MONEY)
+    amount = forms.DecimalField(
+        min_value=Decimal("0.0001"),
+        error_messages={"min_value": "The amount must be more than zero."},
+        **MONEY,
+    )
     payment_date = forms.DateField(label="Date", widget=_date_widget())
     method = forms.ChoiceField(choices=Payment.Method.choices, initial=Payment.Method.BANK)
     reference = forms.CharField(max_length=100, required=False)

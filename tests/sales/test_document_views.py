@@ -224,9 +224,7 @@ def test_bad_lines_are_shown_next_to_their_fields(
     )
     assert response.status_code == 400
     formset = response.context["formset"]
-    assert formset.forms[0].errors["quantity"] == [
-        "Ensure this value is greater than or equal to 0.0001."
-    ]
+    assert formset.forms[0].errors["quantity"] == ["The quantity must be more than zero."]
     assert formset.forms[1].errors["discount_percent"] == [
         "Ensure this value is less than or equal to 100."
     ]
