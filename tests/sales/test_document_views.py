@@ -374,6 +374,12 @@ def test_agents_draft_orders_but_cannot_post_or_take_payments(
 ) -> None:
     draft = _invoice(acme, robot, post=False)
     posted = _invoice(acme, robot)
+    order = orders.order_create(by=None, partner=acme, lines=[LineInput(product=robot)])
+    orders.order_set_state(order=order, by=None, action="confirm")
+    assert (
+        'data-action="invoice"' not in bob_client.get(f"/sales/orders/{order.pk}/").content.decode()
+    )
+    assert bob_client.post(f"/sales/orders/{order.pk}/invoice/").status_code == 403
     assert bob_client.get(f"/sales/invoices/{posted.pk}/").status_code == 200
     assert bob_client.get("/sales/orders/new/").status_code == 200
     assert bob_client.post(f"/sales/invoices/{draft.pk}/post/").status_code == 403
