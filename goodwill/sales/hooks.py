@@ -19,3 +19,7 @@ def install() -> None:
     panel = ("Commercial terms", "sales:partner_terms", _may_see_terms)
     if not any(p[1] == panel[1] for p in partner_views.PARTNER_PANELS):
         partner_views.PARTNER_PANELS.append(panel)
+
+    from goodwill.sales.document_views import install_partner_panel
+
+    install_partner_panel()

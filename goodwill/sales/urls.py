@@ -3,7 +3,7 @@
 from django.urls import path
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.sales import views
+from goodwill.sales import document_urls, views
 
 app_name = "sales"
 
@@ -33,4 +33,5 @@ urlpatterns = [
     path("rules/<id:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("partner/<id:pk>/terms/", views.partner_terms, name="partner_terms"),
     path("partner/<id:pk>/terms/edit/", views.partner_terms_edit, name="partner_terms_edit"),
+    *document_urls.urlpatterns,
 ]
