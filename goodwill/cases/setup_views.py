@@ -38,26 +38,12 @@ from goodwill.cases.setup_permissions import (
     get_section_for_setup,
     get_stage_for_user,
 )
+from goodwill.lib.forms import apply_errors
 
 PANELS = {
     "categories": "cases/setup/_categories.html",
     "stages": "cases/setup/_stages.html",
 }
-
-
-def _apply_errors(error: ValidationError, form: Any) -> None:
-    """Show a service's ValidationError next to the matching field, or on top."""
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for field, field_messages in error.message_dict.items():
-        for message in field_messages:
-            if field in form.fields:
-                form.add_error(field, message)
-            else:
-                prefix = "" if field == "__all__" else f"{field.capitalize()}: "
-                form.add_error(None, f"{prefix}{message}")
 
 
 def _form_errors(form: Any) -> list[str]:
@@ -113,7 +99,7 @@ def section_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                 by=request.user, values=form.values(), pipeline=form.cleaned_data["pipeline"]
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The section {section.name} was created.")
             return redirect("cases_setup:section_detail", pk=section.pk)
@@ -136,7 +122,7 @@ def section_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         try:
             configuration.section_save(by=request.user, section=section, values=form.values())
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The section {section.name} was saved.")
             return redirect("cases_setup:section_detail", pk=section.pk)
@@ -253,7 +239,7 @@ def category_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, section=section, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             flash = f"The category {category.name} was added."
             if not request.htmx:
@@ -285,7 +271,7 @@ def category_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, category=category, section=section, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             flash = f"The category {category.name} was saved."
             if not request.htmx:
@@ -342,7 +328,7 @@ def stage_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, section=section, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             flash = f"The stage {stage.name} was added."
             if not request.htmx:
@@ -374,7 +360,7 @@ def stage_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, stage=stage, section=section, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             flash = f"The stage {stage.name} was saved."
             if not request.htmx:
@@ -469,7 +455,7 @@ def case_type_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             case_type = configuration.case_type_save(by=request.user, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The case type {case_type.name} was created.")
             return redirect("cases_setup:case_type_list")
@@ -494,7 +480,7 @@ def case_type_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, case_type=case_type, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The case type {case_type.name} was saved.")
             return redirect("cases_setup:case_type_list")

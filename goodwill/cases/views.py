@@ -47,20 +47,11 @@ from goodwill.cases.permissions import (
     get_saved_filter_for_user,
     visible_cases,
 )
+from goodwill.lib.forms import apply_errors, error_text
 from goodwill.lib.ids import is_valid_id
 from goodwill.lib.pagination import BadCursor
 from goodwill.partners.models import Partner, TimelineEntry
 from goodwill.partners.permissions import get_partner_for_user
-from goodwill.partners.views import _apply_errors
-
-
-def _error_text(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return " ".join(
-            message for messages_ in error.message_dict.values() for message in messages_
-        )
-    return " ".join(error.messages)
-
 
 # --------------------------------------------------------------------------
 # List
@@ -140,7 +131,7 @@ def case_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.success(request, f"Merged {len(cases) - 1} cases into {survivor.reference}.")
             return redirect("cases:detail", survivor.number)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect(back)
     if result.done:
         messages.success(request, f"Updated {result.done} case{'s' if result.done != 1 else ''}.")
@@ -160,7 +151,7 @@ def filter_save(request: AuthenticatedHttpRequest) -> HttpResponse:
                 user=request.user, name=form.cleaned_data["name"], query=form.cleaned_data["query"]
             )
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, f"Saved the filter “{saved.name}”.")
             return redirect(f"{reverse('cases:list')}?{saved.query}")
@@ -217,7 +208,7 @@ def case_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                     open_now=request.POST.get("open_now") == "1",
                 )
             except ValidationError as exc:
-                _apply_errors(exc, form)
+                apply_errors(exc, form)
             else:
                 messages.success(request, f"Created case {case.reference}.")
                 return redirect("cases:detail", case.number)
@@ -275,7 +266,7 @@ def case_edit(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
                     case=case, by=request.user, values=form.values(only_changed=True)
                 )
             except ValidationError as exc:
-                _apply_errors(exc, form)
+                apply_errors(exc, form)
             else:
                 messages.success(request, f"Saved case {case.reference}.")
                 return redirect("cases:detail", case.number)
@@ -372,10 +363,10 @@ def _after_action(
         context = _case_context(request, case)
         context.update(forms or {})
         context["flash_success"] = success
-        context["flash_error"] = _error_text(error) if error else ""
+        context["flash_error"] = error_text(error) if error else ""
         return render(request, "cases/_case.html", context)
     if error is not None:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     elif success:
         messages.success(request, success)
     return redirect("cases:detail", number)
@@ -444,7 +435,7 @@ def case_note(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
                 files=request.FILES.getlist("files"),
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             return _after_action(request, number, success="Note added.")
     return _after_action(
@@ -469,7 +460,7 @@ def case_reply(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
                 cc=cc if "cc" in request.POST else None,
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             return _after_action(
                 request, number, success=f"Reply to {', '.join(message.to)} queued for sending."
@@ -608,7 +599,7 @@ def case_merge(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
         try:
             services.case_merge(keep=keep, drop=case, by=request.user)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"Merged {case.reference} into {keep.reference}.")
             return redirect("cases:detail", keep.number)
@@ -644,7 +635,7 @@ def case_split(request: AuthenticatedHttpRequest, number: int, pk: int) -> HttpR
                 entry=entry, by=request.user, subject=form.cleaned_data["subject"]
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"Created {new.reference} from an entry of {case.reference}.")
             return redirect("cases:detail", new.number)

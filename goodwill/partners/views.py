@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
+from goodwill.lib.forms import apply_errors
 from goodwill.lib.pagination import BadCursor
 from goodwill.partners import selectors, services
 from goodwill.partners.forms import (
@@ -47,23 +48,6 @@ from goodwill.partners.services import MembershipInput
 # Panels other apps add to the partner page (in their AppConfig.ready), each
 # loaded lazily with htmx: (title, URL name taking the partner's pk, who may see it).
 PARTNER_PANELS: list[tuple[str, str, Any]] = []
-
-
-def _apply_errors(error: ValidationError, *forms: Any) -> None:
-    """Show a service's ValidationError next to the matching field, or on top."""
-    main = forms[0]
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            main.add_error(None, message)
-        return
-    for field, messages_ in error.message_dict.items():
-        target = next((f for f in forms if field in getattr(f, "fields", {})), None)
-        for message in messages_:
-            if target is not None:
-                target.add_error(field, message)
-            else:
-                prefix = "" if field == "__all__" else f"{field.capitalize()}: "
-                main.add_error(None, f"{prefix}{message}")
 
 
 # --------------------------------------------------------------------------
@@ -255,7 +239,7 @@ def partner_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                         **form.service_fields(),
                     )
                 except ValidationError as exc:
-                    _apply_errors(exc, form, person_form)
+                    apply_errors(exc, form, person_form)
                 else:
                     messages.success(request, f"{partner.name} was created.")
                     return redirect("partners:detail", pk=partner.pk)
@@ -333,7 +317,7 @@ def partner_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                     **form.service_fields(),
                 )
             except ValidationError as exc:
-                _apply_errors(exc, form)
+                apply_errors(exc, form)
             else:
                 messages.success(request, f"{form.cleaned_data['name']} was saved.")
                 return redirect("partners:detail", pk=partner.pk)
@@ -403,7 +387,7 @@ def partner_note_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                 partner=partner, by=request.user, body=form.cleaned_data["body"]
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
     if not request.htmx:
         if entry is None:
             for error in form.errors.values():
@@ -492,7 +476,7 @@ def membership_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 person=person, company=company, by=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"{person.name} is now a contact of {company.name}.")
             return redirect("partners:detail", pk=partner.pk)
@@ -513,7 +497,7 @@ def membership_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         try:
             services.membership_update(membership=membership, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, "Saved.")
             return redirect(back)

@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
+from goodwill.lib.forms import apply_errors, error_text
 from goodwill.lib.ids import is_valid_id
 from goodwill.lib.pagination import BadCursor, keyset_page
 from goodwill.partners.models import Partner
@@ -62,26 +63,10 @@ PAYABLE = {
 OPEN_STATES = (Invoice.State.POSTED, Invoice.State.PARTIAL)
 
 
-def _error_text(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return " ".join(m for ms in error.message_dict.values() for m in ms)
-    return " ".join(error.messages)
-
-
 def _apply_errors(error: ValidationError, form: Any, formset: Any = None) -> None:
     """A service's ValidationError next to the matching field or line, else on top."""
-    items: list[tuple[str | None, str]]
-    if hasattr(error, "error_dict"):
-        items = [(field, m) for field, ms in error.message_dict.items() for m in ms]
-    else:
-        items = [(None, m) for m in error.messages]
-    for field, message in items:
-        if formset is not None and formset.apply_service_error(message):
-            continue
-        if field and field in form.fields:
-            form.add_error(field, message)
-        else:
-            form.add_error(None, message)
+    claim = formset.apply_service_error if formset is not None else None
+    apply_errors(error, form, claim=claim)
 
 
 def _status(request: AuthenticatedHttpRequest) -> int:
@@ -267,7 +252,7 @@ def order_state(request: AuthenticatedHttpRequest, pk: int, action: str) -> Http
     try:
         order = order_services.order_set_state(order=order, by=request.user, action=action)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"{order} is now {order.get_state_display().lower()}.")
     return redirect("sales:order_detail", order.pk)
@@ -280,7 +265,7 @@ def order_invoice(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     try:
         invoice = order_services.order_invoice(order=order, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("sales:order_detail", order.pk)
     messages.success(request, f"Drafted {invoice} from {order}; check it and post it.")
     return redirect("sales:invoice_detail", invoice.pk)
@@ -419,7 +404,7 @@ def invoice_post_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     try:
         invoice = invoice_post(invoice=invoice, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Posted {invoice}, due {invoice.due_date}.")
     return redirect("sales:invoice_detail", invoice.pk)
@@ -432,7 +417,7 @@ def invoice_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     try:
         invoice = invoice_cancel(invoice=invoice, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Cancelled {invoice}.")
     return redirect("sales:invoice_detail", invoice.pk)
@@ -445,7 +430,7 @@ def invoice_refund_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     try:
         refund = invoice_refund(invoice=invoice, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("sales:invoice_detail", invoice.pk)
     messages.success(request, f"Drafted {refund} for {invoice}; check it and post it.")
     return redirect("sales:invoice_detail", refund.pk)

@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
+from goodwill.lib.forms import apply_errors
 from goodwill.lib.pagination import BadCursor, keyset_page
 from goodwill.partners.permissions import get_partner_for_user
 from goodwill.sales import services
@@ -62,21 +63,6 @@ from goodwill.sales.permissions import (
 PAGE_SIZE = 50
 RATES_PAGE_SIZE = 50
 AUTOCOMPLETE_LIMIT = 20
-
-
-def _apply_errors(error: ValidationError, form: Any) -> None:
-    """Show a service's ValidationError next to the matching field, or on top."""
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for field, field_messages in error.message_dict.items():
-        for message in field_messages:
-            if field in form.fields:
-                form.add_error(field, message)
-            else:
-                prefix = "" if field == "__all__" else f"{field.replace('_', ' ').capitalize()}: "
-                form.add_error(None, f"{prefix}{message}")
 
 
 def _status(request: AuthenticatedHttpRequest) -> int:
@@ -166,7 +152,7 @@ def product_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             product = services.product_save(by=request.user, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The product {product} was created.")
             return redirect("sales:product_list")
@@ -189,7 +175,7 @@ def product_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         try:
             services.product_save(by=request.user, product=product, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The product {product} was saved.")
             return redirect("sales:product_list")
@@ -239,7 +225,7 @@ def category_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             category = services.product_category_save(by=request.user, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The category {category.name} was created.")
             return redirect("sales:category_list")
@@ -266,7 +252,7 @@ def category_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, category=category, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The category {category.name} was saved.")
             return redirect("sales:category_list")
@@ -305,7 +291,7 @@ def payment_term_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             term = services.payment_term_save(by=request.user, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The payment term {term.name} was created.")
             return redirect("sales:payment_term_list")
@@ -328,7 +314,7 @@ def payment_term_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
         try:
             services.payment_term_save(by=request.user, term=term, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The payment term {term.name} was saved.")
             return redirect("sales:payment_term_list")
@@ -399,7 +385,7 @@ def rate_add(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             rate = services.exchange_rate_save(by=request.user, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(
                 request,
@@ -458,7 +444,7 @@ def price_list_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             price_list = services.price_list_save(by=request.user, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The price list {price_list.name} was created.")
             return redirect("sales:price_list_detail", pk=price_list.pk)
@@ -483,7 +469,7 @@ def price_list_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, price_list=price_list, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The price list {price_list.name} was saved.")
             return redirect("sales:price_list_detail", pk=price_list.pk)
@@ -615,7 +601,7 @@ def version_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, price_list=price_list, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             return _done(request, price_list, f"The version {version.name} was added.")
     return _render_price_list(request, price_list, status=400, version_form=form)
@@ -639,7 +625,7 @@ def version_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, version=version, price_list=price_list, values=form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             return _done(request, price_list, f"The version {version.name} was saved.")
     return _render_price_list(
@@ -682,7 +668,7 @@ def rule_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         try:
             services.price_rule_save(by=request.user, version=version, values=form.values())
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             return _done(request, price_list, f"A rule was added to {version.name}.")
     return _render_price_list(
@@ -705,7 +691,7 @@ def rule_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 by=request.user, rule=rule, version=version, values=form.values()
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             return _done(request, price_list, f"The rule {rule.sequence} was saved.")
     return _render_price_list(request, price_list, status=400, editing_rule=rule, rule_form=form)
@@ -778,7 +764,7 @@ def partner_terms_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
         try:
             services.partner_terms_save(by=request.user, partner=partner, values=form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"The commercial terms of {partner.name} were saved.")
             return redirect("partners:detail", pk=partner.pk)
