@@ -15,15 +15,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from goodwill.accounts.models import User
 from goodwill.cases import services as case_services
 from goodwill.cases.models import (
+    Attachment,
     Case,
     CaseCategory,
+    CaseLink,
     OutboundMessage,
     SavedFilter,
     Section,
     Stage,
+    Watcher,
 )
 from goodwill.partners import services
 from goodwill.partners.models import Membership, Partner, PartnerExport, TimelineEntry
+from goodwill.sales.models import Invoice, Order, Payment, PriceList, Product
 from tests.factories import CaseFactory, PartnerFactory, PersonFactory, SectionFactory
 
 # Open to every logged-in account by design: their own password and profile,
@@ -109,6 +113,14 @@ def _state() -> tuple[int, ...]:
         Stage.objects.count(),
         OutboundMessage.objects.count(),
         SavedFilter.objects.count(),
+        Watcher.objects.count(),
+        CaseLink.objects.count(),
+        Attachment.objects.count(),
+        Product.objects.count(),
+        PriceList.objects.count(),
+        Order.objects.count(),
+        Invoice.objects.count(),
+        Payment.objects.count(),
     )
 
 

@@ -106,7 +106,7 @@ def test_saved_filters_are_personal(bob_client: Client, maria: User, maria_clien
     )
     assert response.status_code == 302
     saved = SavedFilter.objects.get(name="Urgent")
-    assert "★ Urgent" in _html(bob_client.get("/cases/"))
+    assert 'href="?filter=open&amp;priority=1">★ Urgent' in _html(bob_client.get("/cases/"))
     assert "★ Urgent" not in _html(maria_client.get("/cases/"))
     assert maria_client.post(f"/cases/filters/{saved.pk}/delete/").status_code == 404
     assert bob_client.post(f"/cases/filters/{saved.pk}/delete/").status_code == 302
@@ -176,8 +176,20 @@ def test_create_shows_errors_next_to_fields(bob_client: Client, support: Section
         },
     )
     assert response.status_code == 400
-    html = _html(response)
-    assert "This field is required." in html
+    assert response.context["form"].errors["subject"] == ["This field is required."]
+    response = bob_client.post(
+        "/cases/new/",
+        {
+            "subject": "Printer",
+            "case_type": case_type().pk,
+            "section": support.pk,
+            "priority": 3,
+            "requester_email": "not an address",
+        },
+    )
+    assert response.status_code == 400
+    [message] = response.context["form"].errors["requester_email"]
+    assert "not an address is not a valid email address" in message
     assert not Case.objects.exists()
 
 
@@ -302,6 +314,7 @@ def test_attachments_respect_the_size_limit_and_permissions(
     bob_client.post(f"/cases/{case.number}/attach/", {"files": small}, **HX)
     attachment = case.attachments.get()
     response = bob_client.get(f"/cases/attachments/{attachment.pk}/")
+    assert b"".join(response.streaming_content) == b"<script>alert(1)</script>"
     assert response["Content-Disposition"].startswith("attachment")
     assert response["Content-Type"] == "application/octet-stream"
     secret = CaseFactory(section=private)
@@ -373,6 +386,7 @@ def test_expense_approval_by_the_section_responsible(
     bob_client.post(f"/cases/{case.number}/expense/submit/", **HX)
     html = _html(bob_client.post(f"/cases/{case.number}/expense/approve/", **HX))
     assert "can decide on this claim" in html
+    assert Case.objects.get(pk=case.pk).approval == "requested"
     maria_client.post(f"/cases/{case.number}/expense/approve/", **HX)
     case.refresh_from_db()
     assert case.approval == "approved"
@@ -511,3 +525,15 @@ def test_the_top_search_opens_a_case_by_number(
         "/cases/?filter=all"
     )
     assert bob_client.get("/cases/jump/?q=acme")["Location"] == "/partners/?q=acme"
+    assert 'action="/cases/jump/"' in _html(bob_client.get("/cases/"))
+
+
+def test_the_case_form_knows_which_panels_each_type_shows(bob_client: Client) -> None:
+    """The form carries each type's field groups for the script that shows panels."""
+    response = bob_client.get("/cases/new/")
+    groups = response.context["types"]
+    assert groups[str(case_type("opportunity").pk)] == ["opportunity"]
+    assert groups[str(case_type("helpdesk").pk)] == []
+    html = _html(response)
+    assert 'id="case-type-groups"' in html
+    assert 'data-field-group="opportunity expense"' in html

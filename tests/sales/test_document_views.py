@@ -183,7 +183,11 @@ def test_the_panel_ages_an_overdue_balance(
     invoicing.invoice_post(
         invoice=invoice, by=None, on=timezone.localdate() - datetime.timedelta(days=55)
     )
-    panel = bob_client.get(f"/sales/partner/{acme.pk}/summary/").content.decode()
+    response = bob_client.get(f"/sales/partner/{acme.pk}/summary/")
+    panel = response.content.decode()
+    [balance] = response.context["balances"]
+    assert balance.aging["days_31_60"] == 1200
+    assert sum(balance.aging.values()) == 1200
     assert '<td class="num overdue">1,200.00</td>' in panel
     assert "1,200.00 EUR overdue" in panel
     assert "New quotation" in panel
