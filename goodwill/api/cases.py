@@ -267,9 +267,19 @@ def _case_create(request: Request) -> Response:
     check_case_action(request.user, "create")
     serializer = CaseWriteSerializer(data=request.data, context=_writer_context(request))
     serializer.is_valid(raise_exception=True)
+    values = serializer.service_values()
+    case_type = values.get("case_type")
+    if (
+        not values.get("section")
+        and case_type is not None
+        and case_type.default_section_id is not None
+        and not visible_sections(request.user).filter(pk=case_type.default_section_id).exists()
+    ):
+        # The type's default section is out of the caller's sight: say nothing about it.
+        raise ValidationError({"section": ["Choose a section."]})
     case = services.case_create(
         by=staff_user(request),
-        values=serializer.service_values(),
+        values=values,
         open_now=serializer.validated_data["open"],
     )
     return _detail(request, case, status_code=status.HTTP_201_CREATED)

@@ -163,6 +163,9 @@ class SectionAdmin(admin.ModelAdmin):
     filter_horizontal = ("members",)
     inlines = [_StageInline, _CategoryInline]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # archive with "active" instead: cases keep their history
+
     def save_model(self, request: HttpRequest, obj: Section, form: Any, change: bool) -> None:
         values = _values(form, configuration.SECTION_FIELDS)
         values["members"] = list(values.get("members") or [])
@@ -187,6 +190,9 @@ class CaseTypeAdmin(admin.ModelAdmin):
     list_filter = ("active", "billable", "final_close")
     search_fields = ("name", "code")
     list_select_related = ("default_section",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # archive with "active" instead: cases keep their history
 
     def save_model(self, request: HttpRequest, obj: CaseType, form: Any, change: bool) -> None:
         saved = configuration.case_type_save(

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from goodwill.accounts.models import User
-from goodwill.accounts.roles import STAFF_ROLES
+from goodwill.accounts.selectors import staff_users
 from goodwill.cases.models import (
     Case,
     CaseCategory,
@@ -31,16 +31,6 @@ from goodwill.partners.models import Address, Partner
 BLANK = [("", "—")]
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def staff_users() -> QuerySet[User]:
-    """Active users with a staff role: who can be responsible, technician, watcher."""
-    return (
-        User.objects.filter(is_active=True)
-        .filter(groups__name__in=[r.value for r in STAFF_ROLES])
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
 
 
 class PartnerMultipleWidget(forms.SelectMultiple):
@@ -67,13 +57,14 @@ class UserChoiceField(IdChoiceField):
 class CaseChoiceWidget(forms.Select):
     """Renders only the chosen case; the rest load by autocomplete."""
 
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+    def __init__(self, *, cases: QuerySet[Case], attrs: dict[str, Any] | None = None) -> None:
         base = {"data-autocomplete": "cases", "data-url": "/cases/autocomplete/"}
         super().__init__(attrs={**base, **(attrs or {})})
+        self.cases = cases  # what the user may see: a private case is never printed
 
     def optgroups(self, name: str, value: list[Any], attrs: dict[str, Any] | None = None) -> Any:
         chosen = [v for v in value if is_valid_id(v)]
-        cases = {str(c.pk): c for c in Case.objects.filter(pk__in=chosen)} if chosen else {}
+        cases = {str(c.pk): c for c in self.cases.filter(pk__in=chosen)} if chosen else {}
         options = [self.create_option(name, "", "—", not chosen, 0)]
         for index, pk in enumerate(chosen, start=1):
             case = cases.get(str(pk))
@@ -86,7 +77,8 @@ class CaseChoiceField(IdChoiceField):
     """Another case, among those the user can see (numbers of private cases do not exist)."""
 
     def __init__(self, *, user: Any, **kwargs: Any) -> None:
-        super().__init__(queryset=visible_cases(user), widget=CaseChoiceWidget(), **kwargs)
+        cases = visible_cases(user)
+        super().__init__(queryset=cases, widget=CaseChoiceWidget(cases=cases), **kwargs)
 
     def label_from_instance(self, obj: Case) -> str:
         return str(obj)
@@ -221,8 +213,18 @@ class CaseForm(forms.Form):
         people = staff_users()
         for name in ("responsible", "technician", "attendee_users"):
             self.fields[name].queryset = people  # type: ignore[attr-defined]
-        self.fields["related"].queryset = visible_cases(user)  # type: ignore[attr-defined]
-        self.fields["related"].widget = CaseChoiceWidget()
+        cases = visible_cases(user)
+        self.fields["related"].queryset = cases  # type: ignore[attr-defined]
+        self.fields["related"].widget = CaseChoiceWidget(cases=cases)
+        if case is not None and case.related_id and not cases.filter(pk=case.related_id).exists():
+            # Related to a case this user may not see: keep the link, do not show it.
+            del self.fields["related"]
+        sections = visible_sections(user)
+        self.fields["category"].queryset = CaseCategory.objects.filter(  # type: ignore[attr-defined]
+            active=True, section__in=sections
+        )
+        self.fields["stage"].queryset = Stage.objects.filter(section__in=sections)  # type: ignore[attr-defined]
+        self.visible_section_ids = set(sections.values_list("pk", flat=True))
         partner_ids = [p for p in (self._raw("partner"), self._raw("contact")) if p]
         if case is not None:
             partner_ids += [pid for pid in (case.partner_id, case.contact_id) if pid]
@@ -266,6 +268,13 @@ class CaseForm(forms.Form):
             and case_type.default_section_id is None
         ):
             self.add_error("section", f"Choose a section: {case_type} has no default section.")
+        elif (
+            case_type is not None
+            and self.case is None
+            and not data.get("section")
+            and case_type.default_section_id not in self.visible_section_ids
+        ):
+            self.add_error("section", "Choose a section.")
         return data
 
 
@@ -316,8 +325,9 @@ class LinkForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["case"].queryset = visible_cases(user)  # type: ignore[attr-defined]
-        self.fields["case"].widget = CaseChoiceWidget()
+        cases = visible_cases(user)
+        self.fields["case"].queryset = cases  # type: ignore[attr-defined]
+        self.fields["case"].widget = CaseChoiceWidget(cases=cases)
 
     def target(self) -> Any:
         kind = self.cleaned_data["kind"]
@@ -332,8 +342,9 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = visible_cases(user).filter(merged_into__isnull=True)  # type: ignore[attr-defined]
-        self.fields["into"].widget = CaseChoiceWidget()
+        cases = visible_cases(user).filter(merged_into__isnull=True)
+        self.fields["into"].queryset = cases  # type: ignore[attr-defined]
+        self.fields["into"].widget = CaseChoiceWidget(cases=cases)
 
 
 class SplitForm(forms.Form):

@@ -8,11 +8,10 @@ import datetime
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from goodwill.accounts.roles import STAFF_ROLES
+from goodwill.accounts.selectors import staff_users
 from goodwill.cases.models import CaseType
 from goodwill.cases.permissions import visible_sections
 from goodwill.cases.reports import ReportFilters
@@ -49,10 +48,8 @@ def period_range(
 
 
 def report_users() -> QuerySet[Any]:
-    """Staff users, the choices of the "Responsible" filter."""
-    condition = Q(is_active=True) & (Q(is_superuser=True) | Q(groups__name__in=STAFF_ROLES))
-    users = get_user_model().objects.filter(condition).distinct()
-    return users.order_by("first_name", "last_name", "username")
+    """Staff users, the choices of the \"Responsible\" filter."""
+    return staff_users()
 
 
 class UserChoiceField(IdChoiceField):

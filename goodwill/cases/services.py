@@ -35,7 +35,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import connection, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from goodwill.accounts.permissions import can_use_staff_ui, is_administrator
@@ -355,11 +355,21 @@ def _raw(case: Case, name: str) -> Any:
     return getattr(case, Case._meta.get_field(name).attname)  # type: ignore[union-attr]
 
 
-def _changes_list(changed: Mapping[str, tuple[Any, Any]]) -> list[dict[str, str]]:
+def _changes_list(changed: Mapping[str, tuple[Any, Any]], case: Case) -> list[dict[str, str]]:
     rows = []
     for name, (old, new) in changed.items():
         if name == "description":
             rows.append(_change(_label(name), "…" if old else "", "(edited)"))
+            continue
+        if name == "related":
+            # Named as links are: a members-only case stays anonymous here.
+            rows.append(
+                _change(
+                    _label(name),
+                    link_target_label(old, seen_from=case) if old else "",
+                    link_target_label(new, seen_from=case) if new else "",
+                )
+            )
             continue
         rows.append(_change(_label(name), _display(name, old), _display(name, new)))
     return rows
@@ -469,7 +479,7 @@ def case_update(*, case: Case, by: User | None, values: Mapping[str, Any]) -> Ca
                 values["category"] = None
     old_partner_id = case.partner_id
     changed = _clean_values(case, values)
-    rows = _changes_list(changed)
+    rows = _changes_list(changed, case)
     if {"amount", "currency"} & set(changed) and case.approval in {
         Case.Approval.REQUESTED,
         Case.Approval.APPROVED,
@@ -771,22 +781,19 @@ def case_merge(*, keep: Case, drop: Case, by: User | None) -> Case:
     )
     existing_users = set(keep.watchers.exclude(user=None).values_list("user_id", flat=True))
     existing_emails = set(keep.watchers.exclude(email="").values_list("email", flat=True))
-    for watcher in drop.watchers.all():
-        if (watcher.user_id and watcher.user_id not in existing_users) or (
-            watcher.email and watcher.email not in existing_emails
-        ):
-            Watcher.objects.filter(pk=watcher.pk).update(case=keep)
+    # Watchers and links move in one statement each; ones keep already has stay behind.
+    drop.watchers.exclude(user_id__in=existing_users).exclude(email__in=existing_emails).update(
+        case=keep
+    )
     for person in filter(None, [drop.responsible]):
         if person.pk not in existing_users and person.pk != keep.responsible_id:
             Watcher.objects.get_or_create(case=keep, user=person)
     if drop.requester_email and drop.requester_email != keep.requester_email:
         Watcher.objects.get_or_create(case=keep, email=drop.requester_email)
-    keep_links = set(keep.links.values_list("target_type_id", "target_id"))
-    for link in drop.links.all():
-        if (link.target_type_id, link.target_id) not in keep_links and not (
-            link.target_type_id == ct.pk and link.target_id == keep.pk
-        ):
-            CaseLink.objects.filter(pk=link.pk).update(case=keep)
+    duplicate = Q(pk__in=[])
+    for target_type_id, target_id in keep.links.values_list("target_type_id", "target_id"):
+        duplicate |= Q(target_type_id=target_type_id, target_id=target_id)
+    drop.links.exclude(duplicate).exclude(target_type=ct, target_id=keep.pk).update(case=keep)
     Attachment.objects.filter(case=drop).update(case=keep)
     OutboundMessage.objects.filter(case=drop).update(case=keep)
     CaseLink.objects.get_or_create(case=keep, target_type=ct, target_id=drop.pk)

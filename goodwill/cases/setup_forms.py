@@ -9,30 +9,13 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
-from goodwill.accounts.roles import STAFF_ROLES
+from goodwill.accounts.selectors import staff_users
 from goodwill.cases.configuration import Pipeline
 from goodwill.cases.models import CaseCategory, CaseType, Section, Stage
 from goodwill.lib.ids import is_valid_id
-
-
-def staff_users(*, also: list[int] | None = None) -> QuerySet[Any]:
-    """Active users with a staff role (plus the ids in *also*, already chosen)."""
-    condition = Q(is_active=True) & (Q(is_superuser=True) | Q(groups__name__in=STAFF_ROLES))
-    if also:
-        condition |= Q(pk__in=also)
-    users = get_user_model().objects.filter(condition).distinct()
-    return users.order_by("first_name", "last_name", "username")
-
-
-class IdChoiceField(forms.ModelChoiceField):
-    """A model choice that refuses ids no database column could hold (not a 500)."""
-
-    def to_python(self, value: Any) -> Any:
-        if value not in self.empty_values and not is_valid_id(value):
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return super().to_python(value)
+from goodwill.partners.forms import IdChoiceField
 
 
 class UserChoiceField(IdChoiceField):

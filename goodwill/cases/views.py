@@ -51,7 +51,7 @@ from goodwill.lib.forms import apply_errors, error_text
 from goodwill.lib.ids import is_valid_id
 from goodwill.lib.pagination import BadCursor
 from goodwill.partners.models import Partner, TimelineEntry
-from goodwill.partners.permissions import get_partner_for_user
+from goodwill.partners.permissions import can_partner, get_partner_for_user
 
 # --------------------------------------------------------------------------
 # List
@@ -224,7 +224,7 @@ def case_create(request: AuthenticatedHttpRequest) -> HttpResponse:
             initial["case_type"] = case_type.pk
             initial["section"] = case_type.default_section_id
         partner_id = request.GET.get("partner", "")
-        if is_valid_id(partner_id):
+        if is_valid_id(partner_id) and can_partner(request.user, "view"):
             partner = Partner.objects.filter(pk=int(partner_id)).first()
             if partner is not None:
                 if partner.kind == Partner.Kind.PERSON:
@@ -287,8 +287,20 @@ def case_edit(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
 def _case_context(request: AuthenticatedHttpRequest, case: Case) -> dict[str, Any]:
     user = request.user
     can_change = can_case(user, "change") and not case.final and not case.merged_into_id
+    shown = (
+        set(
+            visible_cases(user)
+            .filter(pk__in=[pk for pk in (case.related_id, case.merged_into_id) if pk])
+            .values_list("pk", flat=True)
+        )
+        if case.related_id or case.merged_into_id
+        else set()
+    )
     return {
         "case": case,
+        # A related or surviving case in a section the user may not see is not named.
+        "related": case.related if case.related_id in shown else None,
+        "merged_into": case.merged_into if case.merged_into_id in shown else None,
         "timeline": selectors.case_timeline_page(case=case, cursor=None),
         "links": selectors.case_links(case=case, user=user),
         "other_cases": selectors.partner_other_cases(case=case, user=user),

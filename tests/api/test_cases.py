@@ -2198,3 +2198,23 @@ def test_case_responses_match_the_schema(
         assert removed.status_code == 204
         assert "204" in schema["paths"][path]["delete"]["responses"]
     assert seen == {"200", "201", "400", "403", "404", "415"}
+
+
+def test_a_default_section_out_of_sight_is_not_used(bob: User, maria: User) -> None:
+    """An agent creating a case of a type whose default section he cannot see
+    must name a section; the case is not slipped into the private one."""
+    from rest_framework.test import APIClient
+
+    from goodwill.cases.models import Case, CaseType, Section
+    from tests.factories import SectionFactory
+
+    private = SectionFactory(
+        name="Quality", code="QUAL", visibility=Section.Visibility.MEMBERS, members=[maria]
+    )
+    CaseType.objects.filter(code="claim").update(default_section=private)
+    client = APIClient()
+    client.force_authenticate(bob)
+    response = client.post("/api/cases/", {"subject": "Bent", "case_type": "claim"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["section"] == ["Choose a section."]
+    assert not Case.objects.exists()

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from goodwill.accounts.models import User
 from goodwill.cases import services
-from goodwill.cases.models import Case, OutboundMessage, SavedFilter, Section
+from goodwill.cases.models import Case, OutboundMessage, SavedFilter, Section, Stage
 from goodwill.partners.models import TimelineEntry
 from tests.factories import CaseFactory, PartnerFactory, PersonFactory, SectionFactory, case_type
 
@@ -537,3 +537,57 @@ def test_the_case_form_knows_which_panels_each_type_shows(bob_client: Client) ->
     html = _html(response)
     assert 'id="case-type-groups"' in html
     assert 'data-field-group="opportunity expense"' in html
+
+
+def test_a_related_private_case_is_not_named_and_survives_an_edit(
+    bob: User, maria: User, bob_client: Client, support: Section, private: Section
+) -> None:
+    secret = CaseFactory(subject="Audit of supplier X", section=private)
+    public = CaseFactory(subject="Late delivery", section=support, state="open")
+    services.case_update(case=public, by=maria, values={"related": secret})
+    for url in (f"/cases/{public.number}/", f"/cases/{public.number}/edit/"):
+        html = _html(bob_client.get(url))
+        assert "Audit of supplier X" not in html
+        assert secret.reference not in html
+    data = {
+        "subject": "Late delivery, again",
+        "case_type": public.case_type_id,
+        "section": support.pk,
+        "priority": 3,
+        "stage": public.stage_id,
+    }
+    assert bob_client.post(f"/cases/{public.number}/edit/", data).status_code == 302
+    public.refresh_from_db()
+    assert (public.subject, public.related) == ("Late delivery, again", secret)
+
+
+def test_a_default_section_the_user_cannot_see_is_not_used(
+    bob_client: Client, private: Section
+) -> None:
+    claim = case_type("claim")
+    claim.default_section = private
+    claim.save()
+    response = bob_client.post(
+        "/cases/new/", {"subject": "Broken part", "case_type": claim.pk, "priority": 3}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["section"] == ["Choose a section."]
+    assert not Case.objects.exists()
+
+
+def test_stages_of_hidden_sections_are_not_choices(
+    bob: User, bob_client: Client, support: Section, private: Section
+) -> None:
+    case = CaseFactory(section=support, state="open", by=bob)
+    hidden = Stage.objects.create(section=private, name="Confidential review", sequence=99)
+    data = {
+        "subject": case.subject,
+        "case_type": case.case_type_id,
+        "section": support.pk,
+        "priority": 3,
+        "stage": hidden.pk,
+    }
+    response = bob_client.post(f"/cases/{case.number}/edit/", data)
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.context["form"].errors["stage"][0]
+    assert "Confidential review" not in _html(response)
