@@ -25,7 +25,7 @@ from goodwill.lib.forms import apply_errors, error_text
 from goodwill.lib.ids import is_valid_id
 from goodwill.lib.pagination import BadCursor, keyset_page
 from goodwill.partners.models import Partner
-from goodwill.partners.permissions import get_partner_for_user
+from goodwill.partners.permissions import can_partner, get_partner_for_user
 from goodwill.sales import orders as order_services
 from goodwill.sales import payments as payment_services
 from goodwill.sales.document_forms import (
@@ -73,9 +73,15 @@ def _status(request: AuthenticatedHttpRequest) -> int:
     return 400 if request.method == "POST" else 200
 
 
+def _visible_partner(user: Any, value: Any) -> Partner | None:
+    """The partner with id *value*, if *user* may see partners at all."""
+    if not is_valid_id(value) or not can_partner(user, "view"):
+        return None
+    return Partner.objects.filter(pk=int(value)).first()
+
+
 def _partner_from_query(request: AuthenticatedHttpRequest) -> Partner | None:
-    value = request.GET.get("partner", "")
-    return Partner.objects.filter(pk=int(value)).first() if is_valid_id(value) else None
+    return _visible_partner(request.user, request.GET.get("partner", ""))
 
 
 def _list(
@@ -102,11 +108,7 @@ def _list(
     except BadCursor as exc:
         messages.warning(request, str(exc))
         return {}, redirect(f"{list_url}?{query}")
-    partner = (
-        Partner.objects.filter(pk=int(filters["partner"])).first()
-        if filters.get("partner")
-        else None
-    )
+    partner = _visible_partner(request.user, filters.get("partner"))
     return {
         "form": form,
         "filters": filters,

@@ -39,6 +39,7 @@ from goodwill.sales.models import (
     DocumentSequence,
     Invoice,
     InvoiceLine,
+    Order,
     PartnerTerms,
     PaymentTerm,
     Product,
@@ -256,9 +257,10 @@ def invoice_create(
     payment_term: PaymentTerm | None = None,
     reference: str = "",
     notes: str = "",
+    order: Order | None = None,
 ) -> Invoice:
     """A draft in the partner's currency (else the company's), with the
-    partner's payment terms unless others are given."""
+    partner's payment terms unless others are given; *order* is the order it bills."""
     if kind not in PREFIXES:
         raise ValidationError({"kind": f"Unknown kind of invoice {kind!r}."})
     currency = (currency or partner.currency or settings.COMPANY_CURRENCY).upper()
@@ -273,6 +275,7 @@ def invoice_create(
         payment_term=payment_term or (terms.payment_term if terms else None),
         reference=(reference or "").strip()[:100],
         notes=(notes or "").strip(),
+        order=order,
         created_by=by,
     )
     invoice.save()
@@ -286,7 +289,12 @@ def invoice_create(
         body=f"Draft {invoice.get_kind_display().lower()}: "
         f"{money_format(invoice.amount_total, currency)}",
     )
-    events.emit("invoice.created", invoice_id=invoice.pk, by_id=getattr(by, "pk", None))
+    events.emit(
+        "invoice.created",
+        invoice_id=invoice.pk,
+        order_id=invoice.order_id,
+        by_id=getattr(by, "pk", None),
+    )
     return invoice
 
 

@@ -201,6 +201,7 @@ def order_invoice(*, order: Order, by: User | None) -> Invoice:
         currency=order.currency,
         payment_term=order.payment_term,
         reference=order.number,
+        order=order,
         lines=[
             LineInput(
                 description=line.description,
@@ -213,8 +214,6 @@ def order_invoice(*, order: Order, by: User | None) -> Invoice:
             for line in pending
         ],
     )
-    invoice.order = order
-    invoice.save(update_fields=["order"])
     for line in pending:
         line.quantity_invoiced = line.quantity
     OrderLine.objects.bulk_update(pending, ["quantity_invoiced"])

@@ -141,8 +141,10 @@ def payment_register(
         created_by=by,
     )
     now = timezone.now()
+    PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(payment=payment, invoice=invoice, amount=share) for invoice, share in plan
+    )
     for invoice, share in plan:
-        PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=share)
         invoice.amount_paid += share
         invoice.state = (
             Invoice.State.PAID
@@ -150,7 +152,9 @@ def payment_register(
             else Invoice.State.PARTIAL
         )
         invoice.updated_at = now
-        invoice.save(update_fields=["amount_paid", "state", "updated_at"])
+    Invoice.objects.bulk_update(
+        [invoice for invoice, _ in plan], ["amount_paid", "state", "updated_at"]
+    )
     settled = ", ".join(
         f"{invoice.number} ({money_format(share, currency)})" for invoice, share in plan
     )

@@ -21,7 +21,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
 from goodwill.lib.forms import apply_errors
@@ -144,6 +144,7 @@ def product_autocomplete(request: AuthenticatedHttpRequest) -> JsonResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def product_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     check_sales(request.user, "product", "add")
@@ -164,6 +165,7 @@ def product_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def product_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     product = get_product_for_user(request.user, pk, action="change")
@@ -217,6 +219,7 @@ def category_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def category_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     check_sales(request.user, "productcategory", "add")
@@ -237,6 +240,7 @@ def category_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def category_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     category = get_category_for_user(request.user, pk, action="change")
@@ -283,6 +287,7 @@ def payment_term_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def payment_term_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     check_sales(request.user, "paymentterm", "add")
@@ -303,6 +308,7 @@ def payment_term_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def payment_term_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     term = get_payment_term_for_user(request.user, pk, action="change")
@@ -397,6 +403,7 @@ def rate_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render_rates(request, form=form, status=400)
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def rate_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     rate = get_rate_for_user(request.user, pk, action="delete")
@@ -436,6 +443,7 @@ def price_list_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def price_list_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     check_sales(request.user, "pricelist", "add")
@@ -456,6 +464,7 @@ def price_list_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def price_list_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     price_list = get_price_list_for_user(request.user, pk, action="change")
@@ -607,6 +616,7 @@ def version_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _render_price_list(request, price_list, status=400, version_form=form)
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def version_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """GET: the price list page (or its versions panel) with this version in a form."""
@@ -633,6 +643,7 @@ def version_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def version_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     version = get_version_for_user(request.user, pk, action="delete")
@@ -655,6 +666,7 @@ def version_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _done(request, price_list, f"The version {version.name} was deleted.")
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def rule_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """GET: the page (or panel) with an empty rule form under the version; POST: add."""
@@ -676,6 +688,7 @@ def rule_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def rule_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     rule = get_rule_for_user(request.user, pk, action="change")
@@ -697,6 +710,7 @@ def rule_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _render_price_list(request, price_list, status=400, editing_rule=rule, rule_form=form)
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def rule_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     rule = get_rule_for_user(request.user, pk, action="delete")
@@ -750,6 +764,7 @@ def partner_terms(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @staff_required
 def partner_terms_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     check_sales(request.user, "partnerterms", "change")

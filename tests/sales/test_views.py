@@ -677,3 +677,10 @@ def test_admin_lists_and_saves_through_the_services(
     assert response.status_code == 200
     assert f"overlap the active version {version.name}" in response.content.decode()
     assert alice_client.get("/admin/sales/partnerterms/add/").status_code == 403
+
+
+def test_pages_answer_only_get_and_post(maria_client: Client) -> None:
+    """Other methods are refused (405), never treated as a page view."""
+    for url in ("/sales/products/new/", "/sales/payment-terms/new/", "/sales/price-lists/new/"):
+        assert maria_client.put(url).status_code == 405, url
+        assert maria_client.get(url).status_code == 200, url
