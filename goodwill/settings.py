@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "goodwill.partners",
     "goodwill.cases",
     "goodwill.sales",
+    "goodwill.mailgate",
     "goodwill.api",
     "goodwill.ops",
 ]

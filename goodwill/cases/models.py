@@ -466,9 +466,11 @@ class Attachment(models.Model):
 
 
 class OutboundMessage(models.Model):
-    """The outbox: a reply waiting for the email gateway's sender.
+    """The outbox: replies, acknowledgements, notifications and relays waiting
+    for the email gateway's sender (goodwill.mailgate.outbound).
 
-    The gateway claims rows with a conditional update on ``status``.
+    The sender claims a row with a conditional update on ``status``, so two
+    workers never send the same message.
     """
 
     class Status(models.TextChoices):
@@ -490,8 +492,18 @@ class OutboundMessage(models.Model):
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply"
+        ACK = "ack", "Acknowledgement"
+        NOTIFY = "notify", "Notification"
+        RELAY = "relay", "Relay"
+        ERROR = "error", "Error report"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REPLY)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -502,7 +514,7 @@ class OutboundMessage(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
-            models.Index(fields=["status", "created_at"], name="outbound_status"),
+            models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
             models.Index(fields=["entry"], name="outbound_entry"),
         ]
 
