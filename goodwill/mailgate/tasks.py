@@ -1,0 +1,17 @@
+"""Background tasks: each fetches by id and calls the gateway, nothing else."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from goodwill.mailgate.models import InboundMessage
+
+
+@task()
+def inbound_process_task(message_id: int) -> str:
+    from goodwill.mailgate.pipeline import inbound_process
+
+    message = InboundMessage.objects.filter(pk=message_id).first()
+    if message is None or message.status != InboundMessage.Status.RECEIVED:
+        return "gone or already done"
+    return inbound_process(message).status
