@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cases', '0003_remove_outboundmessage_outbound_status_and_more'),
+        ('cases', '0003_outbox_kind_and_retries'),
         ('partners', '0003_rare_filter_indexes'),
     ]
 
