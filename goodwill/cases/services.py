@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import mimetypes
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -1123,6 +1123,127 @@ def _clean_addresses(raw: Iterable[str], what: str) -> list[str]:
     return found
 
 
+# Where else a case's thread comes from: the email gateway adds the Message-IDs
+# it received, as (received at, Message-ID) pairs, newest first, at most *limit*.
+THREAD_SOURCES: list[Callable[[Case, int], list[tuple[datetime, str]]]] = []
+
+
+def _queue_outbound(
+    case: Case,
+    *,
+    kind: str,
+    entry: TimelineEntry | None,
+    by: User | None,
+    to: Sequence[str],
+    cc: Sequence[str],
+    subject: str,
+    body: str,
+) -> OutboundMessage:
+    """One row in the outbox, threaded after what the case sent before."""
+    # The latest 20 of the thread, sent and received, oldest first: In-Reply-To
+    # is the newest of them.
+    thread = list(
+        OutboundMessage.objects.filter(case=case)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "message_id")[:20]
+    )
+    for source in THREAD_SOURCES:
+        thread.extend(source(case, 20))
+    thread.sort(key=lambda row: row[0])
+    previous = list(dict.fromkeys(message_id for _at, message_id in thread[-20:]))
+    from_email, reply_to = _reply_addresses(case)
+    tag = case_subject_tag(case)
+    return OutboundMessage.objects.create(
+        case=case,
+        entry=entry,
+        kind=kind,
+        message_id=_message_id(case),
+        in_reply_to=previous[-1] if previous else "",
+        references=" ".join(previous),
+        from_email=from_email,
+        reply_to=reply_to,
+        to=list(to),
+        cc=list(cc),
+        subject=(subject if tag in subject else f"{tag} {subject}")[:300],
+        body_text=body,
+        created_by=by,
+    )
+
+
+def case_mail_queue(
+    *,
+    case: Case,
+    kind: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    cc: Sequence[str] = (),
+    by: User | None = None,
+    in_reply_to: str = "",
+) -> OutboundMessage:
+    """Queue an automatic message about *case* (acknowledgement, notification,
+    relay, error report). It is not a reply, so it writes no timeline entry and
+    does not count as a message; *in_reply_to* threads it under a received one."""
+    message = _queue_outbound(
+        case, kind=kind, entry=None, by=by, to=to, cc=cc, subject=subject, body=body
+    )
+    if in_reply_to:
+        message.in_reply_to = in_reply_to
+        refs = message.references.split()
+        message.references = " ".join([*[r for r in refs if r != in_reply_to], in_reply_to])
+        message.save(update_fields=["in_reply_to", "references"])
+    events.emit(
+        "message.queued",
+        case_id=case.pk,
+        message_id=message.pk,
+        entry_id=None,
+        by_id=getattr(by, "pk", None),
+    )
+    return message
+
+
+@transaction.atomic
+def case_email_in(
+    *,
+    case: Case,
+    author: User | None,
+    sender: str,
+    body: str,
+    files: Sequence[File] = (),
+    reopen: bool = True,
+) -> TimelineEntry:
+    """A message received by email, on the case's public timeline.
+
+    A customer's message (*author* None, or not staff) reopens a pending or
+    closed case; a final-closed case refuses it (the gateway opens a new one).
+    """
+    case = _locked(case)
+    _check_writable(case)
+    text = (body or "").replace("\x00", "").strip()[:BODY_MAX_LENGTH] or "(no text)"
+    entry = timeline_add(
+        subject=case,
+        partner=case.partner,
+        kind=TimelineEntry.Kind.EMAIL_IN,
+        author=author,
+        body=f"From {sender}\n\n{text}" if author is None else text,
+        action="email_in",
+        visibility=TimelineEntry.Visibility.PUBLIC,
+    )
+    _store_files(case, files, by=author, entry=entry)
+    case.message_count += 1
+    _touch(case, "message_count")
+    if reopen and case.state in {CaseState.PENDING, CaseState.DONE, CaseState.CANCEL}:
+        _transition(case, by=None, action="open", note="Reopened by an email from " + sender)
+    events.emit(
+        "message.received",
+        case_id=case.pk,
+        entry_id=entry.pk,
+        by_id=getattr(author, "pk", None),
+        sender=sender,
+    )
+    return entry
+
+
 @transaction.atomic
 def case_reply(
     *,
@@ -1161,28 +1282,15 @@ def case_reply(
         visibility=TimelineEntry.Visibility.PUBLIC,
     )
     _store_files(case, files, by=by, entry=entry)
-    # The latest 20, oldest first: In-Reply-To is the newest of them.
-    previous = list(
-        OutboundMessage.objects.filter(case=case)
-        .order_by("-created_at", "-id")
-        .values_list("message_id", flat=True)[:20]
-    )[::-1]
-    from_email, reply_to = _reply_addresses(case)
-    subject = case.subject
-    tag = case_subject_tag(case)
-    message = OutboundMessage.objects.create(
-        case=case,
+    message = _queue_outbound(
+        case,
+        kind=OutboundMessage.Kind.REPLY,
         entry=entry,
-        message_id=_message_id(case),
-        in_reply_to=previous[-1] if previous else "",
-        references=" ".join(previous),
-        from_email=from_email,
-        reply_to=reply_to,
+        by=by,
         to=recipients,
         cc=cc_list,
-        subject=subject if tag in subject else f"{tag} {subject}",
-        body_text=text,
-        created_by=by,
+        subject=case.subject,
+        body=text,
     )
     case.message_count += 1
     _touch(case, "message_count")
