@@ -11,6 +11,9 @@ import sys
 GOODWILL_COMMANDS = {
     "demo": "migrate, load the demo data, and run the web server and the worker",
     "worker": "run the background task worker",
+    "scheduler": "run the periodic jobs (mailbox polling, the outbox); one per site",
+    "mailgate": "store one email read on stdin (for an MTA alias or fetchmail)",
+    "smtpd": "receive email over SMTP or LMTP (--bind 127.0.0.1:2525)",
     "migrate": "create or upgrade the database schema",
     "createsuperuser": "create an administrator account",
     "check": "check the configuration (add --deploy for production)",
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) == 1 or argv[1] in {"-h", "--help"}:
         print(_usage())
         return
+    if argv[1] == "mailgate":
+        # Lean on purpose: an MTA starts one process per message.
+        from goodwill.mailgate.pipe import main as mailgate
+
+        sys.exit(mailgate(argv[2:]))
     if argv[1] == "demo":
         os.environ.setdefault("GOODWILL_DEMO", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goodwill.settings")

@@ -155,7 +155,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-_email = email_from_url(envstr("EMAIL_URL", "console:" if DEBUG else "smtp://localhost:25"))
+_email = email_from_url(
+    envstr("EMAIL_URL", "local:" if DEMO else "console:" if DEBUG else "smtp://localhost:25")
+)
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = _email.get("EMAIL_PORT", 25)
@@ -232,6 +234,14 @@ if not CASE_TAG_PREFIX or any(ch in CASE_TAG_PREFIX for ch in "[] \t"):
     raise ImproperlyConfigured(
         f"CASE_TAG_PREFIX must be a short word without spaces or brackets; got {CASE_TAG_PREFIX!r}"
     )
+
+# The email gateway: the largest message the SMTP door accepts (larger ones
+# arriving by pipe or IMAP are stored with their attachments dropped), how many
+# automatic messages one address may receive per hour, and the shared secret of
+# `goodwill mailgate --url` (empty: the pipe must open the database itself).
+MAILGATE_MAX_MESSAGE_MB = envint("MAILGATE_MAX_MESSAGE_MB", 25, minimum=1)
+MAILGATE_AUTO_PER_HOUR = envint("MAILGATE_AUTO_PER_HOUR", 5, minimum=0)
+MAILGATE_TOKEN = envstr("MAILGATE_TOKEN", "")
 
 LOGGING = {
     "version": 1,

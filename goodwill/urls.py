@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/setup/", include("goodwill.cases.setup_urls")),
     path("cases/", include("goodwill.cases.urls")),
     path("sales/", include("goodwill.sales.urls")),
+    path("mail/", include("goodwill.mailgate.urls")),
     path("api/", include("goodwill.api.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", sitepages.favicon),

@@ -553,7 +553,7 @@ def _address_summary(rows: Iterable[Any]) -> str:
 @transaction.atomic
 def partner_create(
     *,
-    by: User,
+    by: User | None,
     kind: str,
     name: str,
     emails: Sequence[EmailInput] = (),
@@ -566,6 +566,8 @@ def partner_create(
     """Create a company or a person with its emails, phones, addresses and categories.
 
     ``companies`` makes a person a contact of those companies in the same step.
+    *by* is None when Goodwill itself creates the partner (the email gateway's
+    prospects).
     """
     errors = _Errors()
     values: dict[str, Any] = errors.collect(
@@ -607,7 +609,7 @@ def partner_create(
         # Reported where the caller sent them: under "companies".
         raise ValidationError({"companies": exc.messages}) from None
     _refresh_denormalised(partner)
-    events.emit("partner.created", partner_id=partner.pk, by_id=by.pk)
+    events.emit("partner.created", partner_id=partner.pk, by_id=getattr(by, "pk", None))
     return partner
 
 
