@@ -144,6 +144,7 @@ _EMAIL_BACKENDS = {
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
     "dummy": "django.core.mail.backends.dummy.EmailBackend",
+    "local": "goodwill.mailgate.backends.LocalMailBackend",
 }
 
 
@@ -151,8 +152,9 @@ def email_from_url(url: str) -> dict[str, Any]:
     """Translate EMAIL_URL into Django's EMAIL_* settings.
 
     ``smtp://user:pass@host:25``, ``smtp+tls://…:587`` (STARTTLS), ``smtps://…:465``,
-    ``file:///var/mail/outbox`` (one file per message), ``console:``, ``locmem:``
-    and ``dummy:``. A ``?timeout=10`` query sets the SMTP timeout.
+    ``file:///var/mail/outbox`` (one file per message), ``console:``, ``locmem:``,
+    ``dummy:`` and ``local:`` (demo mode: kept in the database for administrators
+    to read under /mail/local/). A ``?timeout=10`` query sets the SMTP timeout.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

@@ -15,3 +15,23 @@ def inbound_process_task(message_id: int) -> str:
     if message is None or message.status != InboundMessage.Status.RECEIVED:
         return "gone or already done"
     return inbound_process(message).status
+
+
+@task()
+def outbox_send_task(message_id: int) -> str:
+    from goodwill.cases.models import OutboundMessage
+    from goodwill.mailgate.outbound import outbox_send
+
+    message = OutboundMessage.objects.select_related("case").filter(pk=message_id).first()
+    if message is None:
+        return "gone"
+    if outbox_send(message):
+        return "sent"
+    return message.status
+
+
+@task()
+def outbox_flush_task() -> int:
+    from goodwill.mailgate.outbound import outbox_flush
+
+    return outbox_flush()

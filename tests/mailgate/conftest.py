@@ -1,0 +1,3 @@
+"""Fixtures of the email gateway's tests."""
+
+from tests.mailgate.smtp_sink import smtp_sink  # noqa: F401
