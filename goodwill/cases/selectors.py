@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -186,6 +187,12 @@ def case_detail_queryset() -> QuerySet[Case]:
     )
 
 
+# Apps that add to a case's timeline entries (the email gateway links a received
+# message to its full text and raw original): each gets the page's entries and
+# may set ``entry.extra_links``, a list of (label, url).
+TIMELINE_DECORATORS: list[Callable[[list[TimelineEntry]], None]] = []
+
+
 def case_timeline_page(*, case: Case, cursor: str | None) -> Page[TimelineEntry]:
     """Newest first; each entry carries its attachments and outbox message."""
     entries = TimelineEntry.objects.filter(
@@ -200,6 +207,9 @@ def case_timeline_page(*, case: Case, cursor: str | None) -> Page[TimelineEntry]
     for entry in page.items:
         entry.files = files.get(entry.pk, [])  # type: ignore[attr-defined]
         entry.outbound = messages.get(entry.pk)  # type: ignore[attr-defined]
+        entry.extra_links = []  # type: ignore[attr-defined]
+    for decorate in TIMELINE_DECORATORS:
+        decorate(page.items)
     return page
 
 

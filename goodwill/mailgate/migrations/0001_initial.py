@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import goodwill.mailgate.models
 from django.db import migrations, models
+
+import goodwill.mailgate.models
 
 
 class Migration(migrations.Migration):
