@@ -1,7 +1,9 @@
 """``goodwill demo``: a working Goodwill on this machine, in one command.
 
 Migrates the database, loads the demo data once (a second run reuses it), then
-runs the web server and the worker side by side until Ctrl-C.
+runs the web server, the worker and the scheduler side by side until Ctrl-C.
+Outgoing mail stays on this machine (EMAIL_URL=local:): administrators read it
+under Configuration → Local mail.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ class Command(BaseCommand):
         for username, _, _, _, what in DEMO_USERS:
             lines.append(f"    {username:<8} {what}")
         if url:
-            lines.append("  Press Ctrl-C to stop the web server and the worker.")
+            lines.append("  Mail goes to the local mailbox (Configuration → Local mail); try")
+            lines.append("  Configuration → Simulate incoming mail, or goodwill mailgate.")
+            lines.append("  Press Ctrl-C to stop the web server, the worker and the scheduler.")
         lines.append("=" * 64)
         self.stdout.write("\n".join(lines))
 
@@ -115,7 +119,8 @@ class Command(BaseCommand):
         worker = subprocess.Popen(
             [sys.executable, "-m", "goodwill.cli", "worker", "--no-startup-delay"], env=env
         )
-        children = [web, worker]
+        scheduler = subprocess.Popen([sys.executable, "-m", "goodwill.cli", "scheduler"], env=env)
+        children = [web, worker, scheduler]
         url_host = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host  # noqa: S104
         self.print_logins(f"http://{url_host}:{port}/")
 
@@ -130,7 +135,7 @@ class Command(BaseCommand):
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             failed = next(child for child in children if child.poll() is not None)
-            name = "web server" if failed is web else "worker"
+            name = {id(web): "web server", id(worker): "worker"}.get(id(failed), "scheduler")
             raise CommandError(f"The {name} stopped (exit code {failed.returncode}).")
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
