@@ -180,8 +180,11 @@ def test_a_message_that_is_not_due_is_not_claimed(alice: User, case: Case) -> No
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_send_a_message_once(smtp_sink: SmtpSink, alice: User) -> None:
+def test_two_workers_send_a_message_once(
+    smtp_sink: SmtpSink, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two threads sending the same row at once: the sink receives it once."""
+    monkeypatch.setattr(outbound, "_enqueue_send", lambda pk: None)  # no background send
     section = make_section(email="support@example.com")
     case = make_case(section=section, state="open", by=alice, requester_email="a@example.com")
     message = reply(case, alice)
