@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/", include("goodwill.cases.urls")),
     path("sales/", include("goodwill.sales.urls")),
     path("mail/", include("goodwill.mailgate.urls")),
+    path("mail/", include("goodwill.mailgate.outbox_urls")),
     path("api/", include("goodwill.api.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", sitepages.favicon),

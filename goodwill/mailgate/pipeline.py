@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -102,7 +102,7 @@ def _attachment_limit() -> int:
 
 def _parse(message: InboundMessage) -> ParsedMessage:
     with message.raw.open("rb") as raw:
-        parsed = parse_message(raw, attachment_max_bytes=_attachment_limit())
+        parsed = parse_message(cast(BinaryIO, raw), attachment_max_bytes=_attachment_limit())
     message.from_email = parsed.from_email[:254]
     message.subject = parsed.subject[:300]
     message.body_text = parsed.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -175,7 +175,9 @@ def pipe_receive(request: HttpRequest) -> HttpResponse:
         section = Section.objects.filter(code__iexact=code).first() if code else None
         # Read as a stream: request.body would refuse messages past Django's
         # in-memory upload limit.
-        received = inbound_receive(request, via=InboundMessage.Source.PIPE, section=section)
+        received = inbound_receive(
+            cast(BinaryIO, request), via=InboundMessage.Source.PIPE, section=section
+        )
     except (DatabaseError, OSError) as exc:
         return JsonResponse({"error": f"Cannot store the message now: {exc}"}, status=503)
     body: dict[str, Any] = {"id": received.message.pk, "created": received.created}

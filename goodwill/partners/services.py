@@ -967,7 +967,7 @@ def _short(value: str, limit: int = 120) -> str:
 
 
 def _membership_add(
-    *, person: Partner, by: User, link: MembershipInput, refresh: bool = True
+    *, person: Partner, by: User | None, link: MembershipInput, refresh: bool = True
 ) -> Membership:
     company = link.company
     if person.kind != Partner.Kind.PERSON:
@@ -1007,7 +1007,7 @@ def _membership_add(
     )
     if refresh:
         _refresh_denormalised(person)
-    events.emit("membership.created", membership_id=membership.pk, by_id=by.pk)
+    events.emit("membership.created", membership_id=membership.pk, by_id=getattr(by, "pk", None))
     return membership
 
 

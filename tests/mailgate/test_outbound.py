@@ -39,8 +39,6 @@ from goodwill.mailgate.tasks import outbox_send_task
 from tests.factories import CaseFactory, SectionFactory
 from tests.mailgate.smtp_sink import SmtpSink, free_port
 
-pytestmark = pytest.mark.urls("tests.mailgate.outbox_test_urls")
-
 Status = OutboundMessage.Status
 
 

@@ -6,35 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0002_seed_and_search'),
-        ('partners', '0003_rare_filter_indexes'),
+        ("cases", "0002_seed_and_search"),
+        ("partners", "0003_rare_filter_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='outboundmessage',
-            name='outbound_status',
+            model_name="outboundmessage",
+            name="outbound_status",
         ),
         migrations.AddField(
-            model_name='outboundmessage',
-            name='claimed_at',
+            model_name="outboundmessage",
+            name="claimed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='outboundmessage',
-            name='kind',
-            field=models.CharField(choices=[('reply', 'Reply'), ('ack', 'Acknowledgement'), ('notify', 'Notification'), ('relay', 'Relay'), ('error', 'Error report')], default='reply', max_length=10),
+            model_name="outboundmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("reply", "Reply"),
+                    ("ack", "Acknowledgement"),
+                    ("notify", "Notification"),
+                    ("relay", "Relay"),
+                    ("error", "Error report"),
+                ],
+                default="reply",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='outboundmessage',
-            name='next_attempt_at',
+            model_name="outboundmessage",
+            name="next_attempt_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
         migrations.AddIndex(
-            model_name='outboundmessage',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='outbound_due'),
+            model_name="outboundmessage",
+            index=models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
         ),
     ]
