@@ -35,3 +35,14 @@ def outbox_flush_task() -> int:
     from goodwill.mailgate.outbound import outbox_flush
 
     return outbox_flush()
+
+
+@task()
+def mailbox_poll_task(mailbox_id: int) -> str:
+    from goodwill.mailgate.imap import mailbox_poll
+    from goodwill.mailgate.models import Mailbox
+
+    mailbox = Mailbox.objects.select_related("section").filter(pk=mailbox_id).first()
+    if mailbox is None or not mailbox.active:
+        return "gone or inactive"
+    return str(mailbox_poll(mailbox))
