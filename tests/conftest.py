@@ -104,3 +104,12 @@ def _seeded_case_types(request: pytest.FixtureRequest) -> None:
     from goodwill.cases.seed import case_types_ensure
 
     case_types_ensure()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_mail_config() -> None:
+    """The gateway caches its configuration per process; a test's rolled-back
+    sections must not outlive it."""
+    from goodwill.mailgate.pipeline import config_clear
+
+    config_clear()

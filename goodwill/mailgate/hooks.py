@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from goodwill.cases import selectors as case_selectors
 from goodwill.cases import services as case_services
-from goodwill.cases.models import Case
+from goodwill.cases.models import Case, Section
 from goodwill.lib import schedule
 from goodwill.partners.models import TimelineEntry
 
@@ -100,6 +100,14 @@ def install() -> None:
     if _received_ids not in case_services.THREAD_SOURCES:
         case_services.THREAD_SOURCES.append(_received_ids)
     outbound.install()
+    from django.db.models.signals import post_delete, post_save
+
+    from goodwill.mailgate.models import InboundAddress, SectionMail
+    from goodwill.mailgate.pipeline import config_clear
+
+    for model in (Section, InboundAddress, SectionMail):
+        post_save.connect(config_clear, sender=model, dispatch_uid=f"mailgate-config-{model}")
+        post_delete.connect(config_clear, sender=model, dispatch_uid=f"mailgate-config-d-{model}")
     schedule.every(5, "mail.mailboxes", poll_due_mailboxes)
     schedule.every(30, "mail.outbox", flush_due_outbox)
     schedule.every(120, "mail.stuck_inbound", requeue_stuck_inbound)

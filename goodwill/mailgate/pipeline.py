@@ -11,8 +11,10 @@ next attempt.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -66,34 +68,42 @@ def _tag_pattern() -> re.Pattern[str]:
 
 
 def inbound_process(message: InboundMessage) -> InboundMessage:
-    """Process one stored message (again, for a retry); returns it with its outcome."""
-    claimed = InboundMessage.objects.filter(
-        pk=message.pk, status__in=[Status.RECEIVED, Status.QUARANTINED]
-    ).update(status=Status.RECEIVED, attempts=message.attempts + 1)
-    if not claimed:
-        message.refresh_from_db()
-        return message
-    message.attempts += 1
-    try:
-        parsed = _parse(message)
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception as exc:
-        logger.exception("inbound #%s could not be parsed", message.pk)
-        return _finish(message, Status.QUARANTINED, f"Could not read the message: {exc}")
+    """Process one stored message (again, for a retry); returns it with its outcome.
+
+    One transaction claims the row (so two workers never process it twice),
+    parses, routes and records the outcome. If anything fails it is rolled
+    back whole, and the message is quarantined with the error instead.
+    """
     try:
         with transaction.atomic():
+            locked = (
+                InboundMessage.objects.select_for_update(skip_locked=True)
+                .filter(pk=message.pk, status__in=[Status.RECEIVED, Status.QUARANTINED])
+                .first()
+            )
+            if locked is None:
+                message.refresh_from_db()
+                return message
+            message = locked
+            message.attempts += 1
+            parsed = _parse(message)
             outcome = _Router(message, parsed).run()
+            return _finish(
+                message, outcome.status, outcome.reason, case=outcome.case, entry=outcome.entry
+            )
     except (OperationalError, InterfaceError):
         raise
     except ValidationError as exc:
-        return _finish(message, Status.QUARANTINED, error_text(exc))
-    except (DatabaseError, Exception) as exc:
+        reason = error_text(exc)
+    except Exception as exc:  # quarantined with the error
         logger.exception("inbound #%s failed", message.pk)
-        return _finish(
-            message, Status.QUARANTINED, f"Unexpected error: {type(exc).__name__}: {exc}"
-        )
-    return _finish(message, outcome.status, outcome.reason, case=outcome.case, entry=outcome.entry)
+        reason = f"Unexpected error: {type(exc).__name__}: {exc}"
+    message.refresh_from_db()
+    message.attempts += 1
+    # For the log: who sent it and what about, if the bytes can be read.
+    with contextlib.suppress(Exception):
+        _parse(message)
+    return _finish(message, Status.QUARANTINED, reason)
 
 
 def _attachment_limit() -> int:
@@ -101,18 +111,15 @@ def _attachment_limit() -> int:
 
 
 def _parse(message: InboundMessage) -> ParsedMessage:
-    with message.raw.open("rb") as raw:
-        parsed = parse_message(cast(BinaryIO, raw), attachment_max_bytes=_attachment_limit())
+    try:
+        with message.raw.open("rb") as raw:
+            parsed = parse_message(cast(BinaryIO, raw), attachment_max_bytes=_attachment_limit())
+    except OSError as exc:
+        raise ValidationError(f"Could not read the stored message: {exc}") from exc
     message.from_email = parsed.from_email[:254]
     message.subject = parsed.subject[:300]
     message.body_text = parsed.text
     message.body_html = parsed.html
-    InboundMessage.objects.filter(pk=message.pk).update(
-        from_email=message.from_email,
-        subject=message.subject,
-        body_text=message.body_text,
-        body_html=message.body_html,
-    )
     return parsed
 
 
@@ -127,7 +134,16 @@ def _finish(
     message.status = status
     message.reason = reason[:2000]
     message.processed_at = timezone.now()
-    fields = ["status", "reason", "processed_at"]
+    fields = [
+        "status",
+        "reason",
+        "processed_at",
+        "attempts",
+        "from_email",
+        "subject",
+        "body_text",
+        "body_html",
+    ]
     if case is not None:
         message.case = case
         fields.append("case")
@@ -150,19 +166,55 @@ class Outcome:
 # Addresses Goodwill itself sends from
 
 
-def own_addresses() -> set[str]:
-    addresses = {
-        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower(),
-        parseaddr(settings.SERVER_EMAIL)[1].lower(),
-    }
-    addresses.update(
-        a.lower() for a in Section.objects.exclude(email="").values_list("email", flat=True)
-    )
+CONFIG_TTL = 30.0
+
+
+@dataclass
+class _Config:
+    """The gateway's configuration, read once per CONFIG_TTL seconds per process
+    (and again at once when it changes in this process)."""
+
+    own: set[str]
+    sections: dict[int, Section]
+    section_mail: dict[int, SectionMail]
+    loaded_at: float
+
+
+_config: _Config | None = None
+
+
+def config_clear(**_kwargs: Any) -> None:
+    global _config
+    _config = None
+
+
+def _current_config() -> _Config:
+    global _config
+    if _config is not None and time.monotonic() - _config.loaded_at < CONFIG_TTL:
+        return _config
     from goodwill.mailgate.models import InboundAddress
 
-    addresses.update(InboundAddress.objects.values_list("address", flat=True))
-    addresses.discard("")
-    return addresses
+    sections = {s.pk: s for s in Section.objects.select_related("responsible")}
+    own = {
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower(),
+        parseaddr(settings.SERVER_EMAIL)[1].lower(),
+        *(s.email.lower() for s in sections.values() if s.email),
+        *(a.lower() for a in InboundAddress.objects.values_list("address", flat=True)),
+    }
+    own.discard("")
+    section_mail = {row.section_id: row for row in SectionMail.objects.select_related("case_type")}
+    _config = _Config(
+        own=own, sections=sections, section_mail=section_mail, loaded_at=time.monotonic()
+    )
+    return _config
+
+
+def own_addresses() -> set[str]:
+    return _current_config().own
+
+
+def _section_mail(section_id: int) -> SectionMail | None:
+    return _current_config().section_mail.get(section_id)
 
 
 def _base_address(address: str) -> str:
@@ -329,7 +381,7 @@ class _Router:
         if is_own_address(parsed.from_email, self.own):
             return Outcome(Status.IGNORED, f"Loop: sent from our own address {parsed.from_email}.")
         if (
-            parsed.message_id
+            _OWN_ID.match(parsed.message_id)
             and OutboundMessage.objects.filter(message_id=parsed.message_id).exists()
         ):
             return Outcome(Status.IGNORED, "Loop: our own outgoing message came back.")
@@ -365,7 +417,8 @@ class _Router:
 
     def section(self) -> Section | None:
         if self.message.section_id is not None:
-            return Section.objects.get(pk=self.message.section_id)
+            cached = _current_config().sections.get(self.message.section_id)
+            return cached or Section.objects.get(pk=self.message.section_id)
         for address in self.recipients():
             section = section_for_address(address)
             if section is not None:
@@ -475,7 +528,7 @@ class _Router:
         self, section: Section, staff: User | None, *, related: Case | None = None
     ) -> Outcome:
         parsed = self.parsed
-        settings_row = SectionMail.objects.filter(section=section).first()
+        settings_row = _section_mail(section.pk)
         case_type = (settings_row.case_type if settings_row else None) or self._default_type()
         partner, contact = self.sender_partner(settings_row)
         values: dict[str, Any] = {
@@ -528,7 +581,7 @@ class _Router:
             reopen=not self._automatic(),
         )
         self.cc_watchers(case)
-        settings_row = SectionMail.objects.filter(section_id=case.section_id).first()
+        settings_row = _section_mail(case.section_id)
         self.notify(case, settings_row, entry_text=self.parsed.visible_text, exclude=None)
         self.relay(case, settings_row)
         return Outcome(Status.PROCESSED, f"Added to {case.reference}", case=case, entry=entry)
@@ -697,30 +750,34 @@ class _Router:
         )
 
     def cc_watchers(self, case: Case) -> None:
-        """Someone in To or Cc who is not us, the requester or staff joins the case."""
-        known = {case.requester_email.lower()} | {
-            e.lower() for e in Watcher.objects.filter(case=case).values_list("email", flat=True)
-        }
-        staff_emails = {
+        """Someone in To or Cc who is not us, the requester or staff joins the
+        case (not from automatic mail: a list's address is no participant)."""
+        if self._automatic():
+            return
+        candidates = [
+            a
+            for a in dict.fromkeys([*self.parsed.to, *self.parsed.cc])
+            if a and a != case.requester_email.lower() and not is_own_address(a, self.own)
+        ]
+        if not candidates:
+            return
+        known = {
             e.lower()
-            for e in User.objects.filter(email__in=[*self.parsed.to, *self.parsed.cc]).values_list(
+            for e in Watcher.objects.filter(case=case, email__in=candidates).values_list(
                 "email", flat=True
             )
+        } | {
+            e.lower()
+            for e in User.objects.filter(email__in=candidates).values_list("email", flat=True)
         }
-        for address in dict.fromkeys([*self.parsed.to, *self.parsed.cc, self.parsed.from_email]):
-            if (
-                not address
-                or address in known
-                or address in staff_emails
-                or is_own_address(address, self.own)
-            ):
+        for address in candidates:
+            if address in known:
                 continue
             try:
                 with transaction.atomic():
                     case_services.watcher_add(case=case, by=None, email=address)
             except ValidationError:
                 continue
-            known.add(address)
 
     def sender_partner(
         self, settings_row: SectionMail | None
