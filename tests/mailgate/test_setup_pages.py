@@ -26,8 +26,6 @@ from goodwill.mailgate.models import (
 )
 from tests.factories import SectionFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.mailgate.setup_test_urls")]
-
 MANAGER_PERMISSIONS = [
     "view_mailbox",
     "add_mailbox",
