@@ -177,6 +177,7 @@ class _Config:
     own: set[str]
     sections: dict[int, Section]
     section_mail: dict[int, SectionMail]
+    default_type: CaseType | None
     loaded_at: float
 
 
@@ -204,7 +205,11 @@ def _current_config() -> _Config:
     own.discard("")
     section_mail = {row.section_id: row for row in SectionMail.objects.select_related("case_type")}
     _config = _Config(
-        own=own, sections=sections, section_mail=section_mail, loaded_at=time.monotonic()
+        own=own,
+        sections=sections,
+        section_mail=section_mail,
+        default_type=CaseType.objects.filter(code="helpdesk").first(),
+        loaded_at=time.monotonic(),
     )
     return _config
 
@@ -792,9 +797,8 @@ class _Router:
             .select_related("partner")
             .first()
         )
+        # (Partner.email, the primary address, always has its PartnerEmail row.)
         person = row.partner if row else None
-        if person is None:
-            person = Partner.objects.filter(email=address, active=True).first()
         if person is None:
             if settings_row is not None and not settings_row.create_contacts:
                 return None, None
@@ -841,13 +845,13 @@ class _Router:
         return parsed.from_email or "an unknown sender"
 
     def _default_type(self) -> CaseType:
-        case_type = CaseType.objects.filter(code="helpdesk").first()
-        if case_type is None:
+        config = _current_config()
+        if config.default_type is None:
             case_types_ensure()
-            case_type = CaseType.objects.filter(code="helpdesk").first()
-        if case_type is None:  # pragma: no cover - seeded above
+            config.default_type = CaseType.objects.filter(code="helpdesk").first()
+        if config.default_type is None:  # pragma: no cover - seeded above
             raise ValidationError("No case type exists; run the migrations.")
-        return case_type
+        return config.default_type
 
     # ---- delivery reports
 
