@@ -100,6 +100,12 @@ def install() -> None:
     if _received_ids not in case_services.THREAD_SOURCES:
         case_services.THREAD_SOURCES.append(_received_ids)
     outbound.install()
+    from goodwill.partners import views as partner_views
+    from goodwill.partners.permissions import can_partner
+
+    panel = ("Email delivery", "mailgate:partner_panel", lambda user: can_partner(user, "view"))
+    if not any(p[1] == panel[1] for p in partner_views.PARTNER_PANELS):
+        partner_views.PARTNER_PANELS.append(panel)
     from django.db.models.signals import post_delete, post_save
 
     from goodwill.mailgate.models import InboundAddress, SectionMail

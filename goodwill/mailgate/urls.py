@@ -10,4 +10,5 @@ urlpatterns = [
     path("inbound/<id:pk>/", views.inbound_detail, name="inbound_detail"),
     path("inbound/<id:pk>/raw/", views.inbound_raw, name="inbound_raw"),
     path("inbound/<id:pk>/retry/", views.inbound_retry, name="inbound_retry"),
+    path("partners/<id:pk>/", views.partner_panel, name="partner_panel"),
 ]

@@ -28,13 +28,14 @@ from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_requir
 from goodwill.cases.models import Section
 from goodwill.lib.security import CONTENT_SECURITY_POLICY
 from goodwill.mailgate.inbound import inbound_receive
-from goodwill.mailgate.models import InboundMessage
+from goodwill.mailgate.models import InboundMessage, Suppression
 from goodwill.mailgate.permissions import (
     can_read_log,
     can_retry,
     get_inbound_for_user,
     visible_inbound,
 )
+from goodwill.partners.permissions import get_partner_for_user
 
 PAGE_SIZE = 100
 _REMOTE_SRC = re.compile(r'(<img\b[^>]*?\s)data-remote-src="(https?://[^"]*)"', re.IGNORECASE)
@@ -184,3 +185,36 @@ def pipe_receive(request: HttpRequest) -> HttpResponse:
     if code and section is None:
         body["warning"] = f"No section has the code {code!r}; routed by recipient."
     return HttpResponse(json.dumps(body), content_type="application/json", status=201)
+
+
+# --------------------------------------------------------------------------
+# The partner page's panel
+
+
+@require_GET
+@staff_required
+def partner_panel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The partner's addresses and whether mail to them bounces."""
+    partner = get_partner_for_user(request.user, pk)
+    addresses = list(
+        dict.fromkeys(
+            [
+                *(e.lower() for e in partner.emails.values_list("email", flat=True)),
+                *(
+                    e.lower()
+                    for e in partner.memberships.exclude(work_email="").values_list(
+                        "work_email", flat=True
+                    )
+                ),
+            ]
+        )
+    )
+    bouncing = {s.email: s for s in Suppression.objects.filter(email__in=addresses)}
+    return render(
+        request,
+        "mailgate/_partner_panel.html",
+        {
+            "rows": [(address, bouncing.get(address)) for address in addresses],
+            "can_clear": request.user.has_perm("mailgate.delete_suppression"),
+        },
+    )
