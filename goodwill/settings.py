@@ -242,6 +242,8 @@ if not CASE_TAG_PREFIX or any(ch in CASE_TAG_PREFIX for ch in "[] \t"):
 MAILGATE_MAX_MESSAGE_MB = envint("MAILGATE_MAX_MESSAGE_MB", 25, minimum=1)
 MAILGATE_AUTO_PER_HOUR = envint("MAILGATE_AUTO_PER_HOUR", 5, minimum=0)
 MAILGATE_TOKEN = envstr("MAILGATE_TOKEN", "")
+# Sending attempts (1, 5, 15, 60, 240 minutes apart) before a message is failed.
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from goodwill.cases import selectors as case_selectors
 from goodwill.cases import services as case_services
 from goodwill.cases.models import Case, Section
-from goodwill.lib import schedule
+from goodwill.lib import events, schedule
 from goodwill.partners.models import TimelineEntry
 
 STUCK_AFTER = timedelta(minutes=2)
@@ -92,6 +92,16 @@ def requeue_stuck_inbound() -> int:
     return len(stuck)
 
 
+def _on_note_added(event: events.Event) -> None:
+    from goodwill.mailgate.pipeline import notify_note
+
+    notify_note(
+        case_id=event.payload["case_id"],
+        entry_id=event.payload["entry_id"],
+        by_id=event.payload.get("by_id"),
+    )
+
+
 def install() -> None:
     from goodwill.mailgate import outbound
 
@@ -100,6 +110,7 @@ def install() -> None:
     if _received_ids not in case_services.THREAD_SOURCES:
         case_services.THREAD_SOURCES.append(_received_ids)
     outbound.install()
+    events.subscribe("case.note_added")(_on_note_added)
     from goodwill.partners import views as partner_views
     from goodwill.partners.permissions import can_partner
 

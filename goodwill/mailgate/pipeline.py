@@ -111,11 +111,26 @@ def _attachment_limit() -> int:
 
 
 def _parse(message: InboundMessage) -> ParsedMessage:
+    """Parse the stored bytes. A message past MAILGATE_MAX_MESSAGE_MB (possible
+    through the pipe and IMAP; the SMTP door refuses it) keeps its text, and its
+    attachments are dropped with a note."""
+    message_limit = int(settings.MAILGATE_MAX_MESSAGE_MB) * 1024 * 1024
+    too_big = message.size > message_limit
     try:
         with message.raw.open("rb") as raw:
-            parsed = parse_message(cast(BinaryIO, raw), attachment_max_bytes=_attachment_limit())
+            parsed = parse_message(
+                cast(BinaryIO, raw), attachment_max_bytes=0 if too_big else _attachment_limit()
+            )
     except OSError as exc:
         raise ValidationError(f"Could not read the stored message: {exc}") from exc
+    if too_big:
+        reason = (
+            f"the message is {message.size / 1024 / 1024:.1f} MB, over the "
+            f"{settings.MAILGATE_MAX_MESSAGE_MB} MB limit"
+        )
+        for attachment in parsed.attachments:
+            attachment.data = None
+            attachment.dropped_reason = reason
     message.from_email = parsed.from_email[:254]
     message.subject = parsed.subject[:300]
     message.body_text = parsed.text
@@ -688,26 +703,7 @@ class _Router:
             return
         if self._automatic():
             return
-        # The responsible person, or for an unassigned case the section's.
-        if case.responsible_id:
-            users = {case.responsible}
-        else:
-            users = {case.section.responsible} if case.section.responsible_id else set()
-        users.update(
-            w.user
-            for w in Watcher.objects.filter(case=case, user__isnull=False).select_related("user")
-        )
-        sender = self.parsed.from_email
-        to = [
-            u.email
-            for u in users
-            if u is not None
-            and u.email
-            and u != exclude
-            and u.email.lower() != sender
-            and u.is_active
-            and visible_cases(u).filter(pk=case.pk).exists()
-        ]
+        to = _staff_to_notify(case, exclude=exclude, sender=self.parsed.from_email)
         if not to:
             return
         link = settings.SITE_URL + reverse("cases:detail", args=[case.number])
@@ -898,6 +894,55 @@ class _Router:
         return Outcome(
             Status.IGNORED, f"Delivery report, no case to attach it to. {detail}", case=case
         )
+
+
+def _staff_to_notify(case: Case, *, exclude: User | None, sender: str = "") -> list[str]:
+    """The responsible person (or, for an unassigned case, the section's) and
+    the staff watchers who may see the case, less *exclude* and *sender*."""
+    if case.responsible_id:
+        users = {case.responsible}
+    else:
+        users = {case.section.responsible} if case.section.responsible_id else set()
+    users.update(
+        w.user for w in Watcher.objects.filter(case=case, user__isnull=False).select_related("user")
+    )
+    return [
+        u.email
+        for u in users
+        if u is not None
+        and u.email
+        and u != exclude
+        and u.email.lower() != sender
+        and u.is_active
+        and visible_cases(u).filter(pk=case.pk).exists()
+    ]
+
+
+def notify_note(*, case_id: int, entry_id: int, by_id: int | None) -> OutboundMessage | None:
+    """Tell the case's staff about an internal note (Odoo's internal followers)."""
+    from goodwill.partners.models import TimelineEntry
+
+    case = Case.objects.select_related("section", "responsible", "section__responsible").get(
+        pk=case_id
+    )
+    row = _section_mail(case.section_id)
+    if row is not None and not row.notify:
+        return None
+    entry = TimelineEntry.objects.select_related("author").get(pk=entry_id)
+    author = entry.author
+    to = _staff_to_notify(case, exclude=author)
+    if not to:
+        return None
+    who = author.display_name if author else "Goodwill"
+    link = settings.SITE_URL + reverse("cases:detail", args=[case.number])
+    return auto_mail_queue(
+        case=case,
+        kind=OutboundMessage.Kind.NOTIFY,
+        to=to,
+        subject=f"Note: {case.subject}",
+        body=f"{who} added an internal note on {case.reference} ({case.subject}):\n\n"
+        f"{entry.body[:5000]}\n\n{link}\n\nThis note is internal: do not forward it.",
+    )
 
 
 _PLACEHOLDER = re.compile(r"\{(number|subject|section|name)\}")

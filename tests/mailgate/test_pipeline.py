@@ -342,3 +342,51 @@ def test_a_reply_from_the_ui_threads_under_the_received_message(support: Section
     first = deliver(make_mail(message_id="<question@customer.example>"))
     reply = case_services.case_reply(case=first.case, by=None, body="Answer")
     assert "<question@customer.example>" in reply.references.split()
+
+
+def test_a_message_over_the_size_limit_keeps_its_text_and_drops_its_attachments(
+    support: Section,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.MAILGATE_MAX_MESSAGE_MB = 1
+    message = deliver(
+        make_mail(
+            body="See the two scans.",
+            attachments=[
+                ("a.pdf", "application/pdf", b"a" * 600_000),
+                ("b.pdf", "application/pdf", b"b" * 600_000),
+            ],
+        )
+    )
+    assert message.status == Status.PROCESSED
+    assert not message.case.attachments.exists()
+    assert "See the two scans." in message.entry.body
+    assert "a.pdf" in message.entry.body
+    assert "over the 1 MB limit" in message.entry.body
+    # The original is kept whole.
+    assert message.raw.open("rb").read() == InboundMessage.objects.get().raw.open("rb").read()
+    assert message.size > 1024 * 1024
+
+
+def test_an_internal_note_notifies_the_other_staff(
+    support: Section,
+    bob: User,
+    maria: User,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    maria.email = "maria@acme.example"
+    maria.save()
+    bob.email = "bob@acme.example"
+    bob.save()
+    case = CaseFactory(section=support, requester_email="pat@customer.example", state="open")
+    case_services.case_assign(case=case, by=maria, responsible=maria)
+    case_services.watcher_add(case=case, by=maria, user=bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_services.case_note_add(case=case, by=bob, body="Customer is on holiday until Monday")
+    notify = OutboundMessage.objects.get(case=case, kind=OutboundMessage.Kind.NOTIFY)
+    assert notify.to == ["maria@acme.example"]  # not bob, who wrote it
+    assert "on holiday" in notify.body_text
+    # The customer never sees an internal note.
+    assert all(
+        "pat@customer.example" not in m.to + m.cc for m in OutboundMessage.objects.filter(case=case)
+    )
