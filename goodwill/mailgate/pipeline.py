@@ -607,7 +607,6 @@ class _Router:
         return Outcome(Status.PROCESSED, f"Added to {case.reference}", case=case, entry=entry)
 
     def staff_message(self, case: Case, staff: User) -> Outcome:
-        self._record_ids(case)
         commands, text = split_commands(self.parsed.visible_text)
         errors = self.run_commands(case, staff, commands)
         case.refresh_from_db()
@@ -634,6 +633,9 @@ class _Router:
                     )
         if errors:
             self.command_errors(case, staff, errors)
+        # Recorded after the reply, whose In-Reply-To is the customer's last
+        # message rather than the staff's own mail to Goodwill.
+        self._record_ids(case)
         applied = len(commands) - len(errors)
         reason = f"Staff message from {staff.display_name} on {case.reference}"
         if commands:

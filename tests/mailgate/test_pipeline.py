@@ -390,3 +390,23 @@ def test_an_internal_note_notifies_the_other_staff(
     assert all(
         "pat@customer.example" not in m.to + m.cc for m in OutboundMessage.objects.filter(case=case)
     )
+
+
+def test_a_staff_reply_by_mail_answers_the_customers_last_message(
+    support: Section, bob: User
+) -> None:
+    bob.email = "bob@acme.example"
+    bob.save()
+    first = deliver(make_mail(message_id="<question-1@customer.example>"))
+    case = first.case
+    deliver(
+        make_mail(
+            sender="bob@acme.example",
+            to=f"support+c{case.number}@acme.example",
+            body="Please restart it.",
+            message_id="<bob-1@acme.example>",
+        )
+    )
+    reply = OutboundMessage.objects.get(case=case, kind=OutboundMessage.Kind.REPLY)
+    assert reply.in_reply_to == "<question-1@customer.example>"
+    assert "<bob-1@acme.example>" not in reply.references

@@ -59,6 +59,7 @@ class Command(BaseCommand):
 
     def load(self, *, seed: int) -> bool:
         from goodwill.cases.demo import demo_cases_load, demo_cases_present
+        from goodwill.mailgate.demo import demo_mail_load, demo_mail_present
         from goodwill.partners.demo import demo_partners_load, demo_partners_present
 
         loaded = False
@@ -69,6 +70,9 @@ class Command(BaseCommand):
                 loaded = True
             if not demo_cases_present():
                 demo_cases_load(users=users, seed=seed)
+                loaded = True
+            if not demo_mail_present():
+                demo_mail_load(users=users)
                 loaded = True
         return loaded
 
