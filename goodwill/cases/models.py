@@ -492,6 +492,7 @@ class OutboundMessage(models.Model):
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
+
     class Kind(models.TextChoices):
         REPLY = "reply", "Reply"
         ACK = "ack", "Acknowledgement"

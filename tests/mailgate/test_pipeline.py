@@ -392,7 +392,7 @@ def test_an_internal_note_notifies_the_other_staff(
     )
 
 
-def test_a_staff_reply_by_mail_answers_the_customers_last_message(
+def test_a_staff_reply_by_mail_threads_under_the_customers_messages(
     support: Section, bob: User
 ) -> None:
     bob.email = "bob@acme.example"
@@ -408,5 +408,9 @@ def test_a_staff_reply_by_mail_answers_the_customers_last_message(
         )
     )
     reply = OutboundMessage.objects.get(case=case, kind=OutboundMessage.Kind.REPLY)
-    assert reply.in_reply_to == "<question-1@customer.example>"
+    # The thread the customer saw: their question and our acknowledgement;
+    # never the staff member's own mail to Goodwill.
+    ack = OutboundMessage.objects.get(case=case, kind=OutboundMessage.Kind.ACK)
+    assert reply.in_reply_to == ack.message_id
+    assert "<question-1@customer.example>" in reply.references.split()
     assert "<bob-1@acme.example>" not in reply.references
