@@ -1125,6 +1125,11 @@ def _clean_addresses(raw: Iterable[str], what: str) -> list[str]:
 
 # Where else a case's thread comes from: the email gateway adds the Message-IDs
 # it received, as (received at, Message-ID) pairs, newest first, at most *limit*.
+CUSTOMER_KINDS = (
+    OutboundMessage.Kind.REPLY,
+    OutboundMessage.Kind.ACK,
+    OutboundMessage.Kind.RELAY,
+)
 THREAD_SOURCES: list[Callable[[Case, int], list[tuple[datetime, str]]]] = []
 
 
@@ -1142,8 +1147,9 @@ def _queue_outbound(
     """One row in the outbox, threaded after what the case sent before."""
     # The latest 20 of the thread, sent and received, oldest first: In-Reply-To
     # is the newest of them.
+    # Only what the customer saw: notifications and error reports go to staff.
     thread = list(
-        OutboundMessage.objects.filter(case=case)
+        OutboundMessage.objects.filter(case=case, kind__in=CUSTOMER_KINDS)
         .order_by("-created_at", "-id")
         .values_list("created_at", "message_id")[:20]
     )

@@ -1221,7 +1221,10 @@ def test_note_is_internal_and_counts_as_a_message(
         bob,
     )
     assert fresh(case).message_count == 1
-    assert not OutboundMessage.objects.exists()
+    # Nothing goes to the customer; at most the other staff hear of it.
+    assert not OutboundMessage.objects.exclude(kind=OutboundMessage.Kind.NOTIFY).exists()
+    for message in OutboundMessage.objects.all():
+        assert case.requester_email not in message.to + message.cc
     assert [(e.name, e.payload) for e in captured] == [
         ("case.note_added", {"case_id": case.pk, "entry_id": entry.pk, "by_id": bob.pk})
     ]
