@@ -210,9 +210,16 @@ def test_load_saves_the_plan_through_the_services(plan: DemoCasesPlan) -> None:
         stamps = [e.created_at for e in entries if e.subject_id == case.pk]
         assert case.created_at <= min(stamps) <= max(stamps) <= case.updated_at, case
 
-    # Loading again, as a second `goodwill demo` does, changes nothing.
+    # Loading again, as a second `goodwill demo` does, adds only what is missing
+    # (here the demo mail, which opens a case of its own), then nothing.
+    from goodwill.mailgate.demo import demo_mail_present
+
+    assert demo_mail_present() is False
+    assert Command().load(seed=SEED) is True
+    assert demo_mail_present() is True
+    assert Case.objects.count() == len(plan.cases) + 1
     assert Command().load(seed=SEED) is False
-    assert Case.objects.count() == len(plan.cases)
+    assert Case.objects.count() == len(plan.cases) + 1
     assert Partner.objects.filter(name__startswith="Company").count() == 8
 
 
