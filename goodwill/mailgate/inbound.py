@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,11 +43,19 @@ def _header_block(head: bytes) -> bytes:
     return head
 
 
-def peek_message_id(head: bytes) -> str:
-    """The Message-ID of the header block, or "" (cheap: no body parsing)."""
-    from goodwill.mailgate.parsing import peek_message_id as parse_peek
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 
-    return parse_peek(_header_block(head))
+
+def peek_message_id(head: bytes) -> str:
+    """The Message-ID of the header block, or "" (cheap: one regular expression
+    over the headers, no parsing; the pipeline parses properly later)."""
+    from goodwill.mailgate.parsing import normalise_message_id
+
+    match = _MESSAGE_ID.search(_header_block(head))
+    if match is None:
+        return ""
+    value = match.group(1).decode("ascii", "replace")
+    return normalise_message_id(" ".join(value.split()))
 
 
 def inbound_receive(

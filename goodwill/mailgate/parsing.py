@@ -164,27 +164,34 @@ def _header(msg: Message, name: str, defects: _Defects | None = None) -> str:
     except Exception as exc:
         if defects is not None:
             defects.add(f"{name}: unreadable header ({type(exc).__name__})")
-    for raw_name, raw_value in _raw_items(msg):
-        if raw_name.lower() == name.lower():
-            return _fix_text(_decode_words(_fix_text(str(raw_value))))
+    for raw_value in _raw_index(msg).get(name.lower(), ()):
+        return _fix_text(_decode_words(_fix_text(raw_value)))
     return ""
 
 
 def _header_all(msg: Message, name: str) -> list[str]:
     """The raw values of every ``name`` header, decoded, never raising."""
     return [
-        _fix_text(_decode_words(_fix_text(str(value))))
-        for raw_name, value in _raw_items(msg)
-        if raw_name.lower() == name.lower()
+        _fix_text(_decode_words(_fix_text(value)))
+        for value in _raw_index(msg).get(name.lower(), ())
     ]
 
 
 def _has_8bit(msg: Message, name: str) -> bool:
     """Whether a ``name`` header came with raw 8-bit bytes (kept as surrogates)."""
-    for raw_name, value in _raw_items(msg):
-        if raw_name.lower() == name.lower() and _SURROGATES.search(value):
-            return True
-    return False
+    return any(_SURROGATES.search(value) for value in _raw_index(msg).get(name.lower(), ()))
+
+
+def _raw_index(msg: Message) -> dict[str, list[str]]:
+    """The raw header values by lower-cased name, built once per message part
+    (the parser asks for many headers; scanning them all each time was slow)."""
+    index: dict[str, list[str]] | None = getattr(msg, "_goodwill_raw_headers", None)
+    if index is None:
+        index = {}
+        for name, value in _raw_items(msg):
+            index.setdefault(name.lower(), []).append(value)
+        msg._goodwill_raw_headers = index  # type: ignore[attr-defined]
+    return index
 
 
 def _raw_items(msg: Message) -> list[tuple[str, str]]:

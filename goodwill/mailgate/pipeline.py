@@ -467,19 +467,20 @@ class _Router:
         parsed = self.parsed
         refs = list(dict.fromkeys([*parsed.in_reply_to, *parsed.references]))
         if refs:
-            case_id = (
+            # One query over what the cases sent and received; the newest wins.
+            sent = (
                 OutboundMessage.objects.filter(message_id__in=refs)
-                .order_by("-created_at")
-                .values_list("case_id", flat=True)
-                .first()
-            ) or (
-                MessageRef.objects.filter(message_id__in=refs)
-                .order_by("-created_at")
-                .values_list("case_id", flat=True)
-                .first()
+                .order_by()
+                .values_list("created_at", "case_id")
             )
-            if case_id:
-                return Case.objects.select_related("section", "case_type").get(pk=case_id)
+            received = (
+                MessageRef.objects.filter(message_id__in=refs)
+                .order_by()
+                .values_list("created_at", "case_id")
+            )
+            found = sent.union(received).order_by("-created_at")[:1]
+            if found:
+                return Case.objects.select_related("section", "case_type").get(pk=found[0][1])
         for address in self.recipients():
             match = _PLUS.match(address)
             if match and is_own_address(_base_address(address), self.own):
