@@ -8,168 +8,392 @@ import goodwill.mailgate.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0003_outbox_kind_and_retries'),
-        ('partners', '0003_rare_filter_indexes'),
+        ("cases", "0003_outbox_kind_and_retries"),
+        ("partners", "0003_rare_filter_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LocalMail',
+            name="LocalMail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_email', models.CharField(max_length=254)),
-                ('to', models.JSONField(default=list)),
-                ('subject', models.CharField(max_length=300)),
-                ('message_id', models.CharField(blank=True, max_length=250)),
-                ('raw', models.BinaryField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_email", models.CharField(max_length=254)),
+                ("to", models.JSONField(default=list)),
+                ("subject", models.CharField(max_length=300)),
+                ("message_id", models.CharField(blank=True, max_length=250)),
+                ("raw", models.BinaryField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AutoMessageLog',
+            name="AutoMessageLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.CharField(max_length=254)),
-                ('kind', models.CharField(max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.CharField(max_length=254)),
+                ("kind", models.CharField(max_length=10)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'indexes': [models.Index(fields=['email', 'created_at'], name='automessage_rate')],
+                "indexes": [models.Index(fields=["email", "created_at"], name="automessage_rate")],
             },
         ),
         migrations.CreateModel(
-            name='InboundAddress',
+            name="InboundAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=254, unique=True)),
-                ('section', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inbound_addresses', to='cases.section')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.CharField(max_length=254, unique=True)),
+                (
+                    "section",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="inbound_addresses",
+                        to="cases.section",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['address'],
+                "ordering": ["address"],
             },
         ),
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('host', models.CharField(max_length=255)),
-                ('port', models.PositiveIntegerField(default=993)),
-                ('security', models.CharField(choices=[('tls', 'TLS (port 993)'), ('starttls', 'STARTTLS (port 143)'), ('none', 'None (trusted networks only)')], default='tls', max_length=10)),
-                ('username', models.CharField(max_length=255)),
-                ('password', models.CharField(blank=True, max_length=255)),
-                ('folder', models.CharField(default='INBOX', max_length=255)),
-                ('after', models.CharField(choices=[('move', 'Move to a folder'), ('flag', 'Flag as seen')], default='flag', max_length=10, verbose_name='after processing')),
-                ('move_to', models.CharField(blank=True, max_length=255, verbose_name='move to folder')),
-                ('interval', models.PositiveIntegerField(default=60, help_text='At least 10.', verbose_name='poll every (seconds)')),
-                ('active', models.BooleanField(default=True)),
-                ('uidvalidity', models.BigIntegerField(blank=True, editable=False, null=True)),
-                ('last_uid', models.BigIntegerField(default=0, editable=False)),
-                ('last_poll_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('last_error', models.TextField(blank=True, editable=False)),
-                ('last_error_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('fetched_count', models.PositiveIntegerField(default=0, editable=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('section', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mailboxes', to='cases.section')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("host", models.CharField(max_length=255)),
+                ("port", models.PositiveIntegerField(default=993)),
+                (
+                    "security",
+                    models.CharField(
+                        choices=[
+                            ("tls", "TLS (port 993)"),
+                            ("starttls", "STARTTLS (port 143)"),
+                            ("none", "None (trusted networks only)"),
+                        ],
+                        default="tls",
+                        max_length=10,
+                    ),
+                ),
+                ("username", models.CharField(max_length=255)),
+                ("password", models.CharField(blank=True, max_length=255)),
+                ("folder", models.CharField(default="INBOX", max_length=255)),
+                (
+                    "after",
+                    models.CharField(
+                        choices=[("move", "Move to a folder"), ("flag", "Flag as seen")],
+                        default="flag",
+                        max_length=10,
+                        verbose_name="after processing",
+                    ),
+                ),
+                (
+                    "move_to",
+                    models.CharField(blank=True, max_length=255, verbose_name="move to folder"),
+                ),
+                (
+                    "interval",
+                    models.PositiveIntegerField(
+                        default=60, help_text="At least 10.", verbose_name="poll every (seconds)"
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("uidvalidity", models.BigIntegerField(blank=True, editable=False, null=True)),
+                ("last_uid", models.BigIntegerField(default=0, editable=False)),
+                ("last_poll_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("last_error", models.TextField(blank=True, editable=False)),
+                ("last_error_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("fetched_count", models.PositiveIntegerField(default=0, editable=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "section",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mailboxes",
+                        to="cases.section",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'mailboxes',
-                'ordering': ['name', 'id'],
+                "verbose_name_plural": "mailboxes",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('raw', models.FileField(max_length=200, upload_to=goodwill.mailgate.models._raw_path)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('message_id', models.CharField(blank=True, max_length=250)),
-                ('source', models.CharField(choices=[('pipe', 'Pipe (MTA)'), ('imap', 'IMAP'), ('smtp', 'SMTP/LMTP'), ('web', 'Simulated in the UI')], max_length=10)),
-                ('envelope_to', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('quarantined', 'Quarantined')], default='received', max_length=12)),
-                ('reason', models.TextField(blank=True, help_text='Why it was ignored or quarantined.')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('from_email', models.CharField(blank=True, max_length=254)),
-                ('subject', models.CharField(blank=True, max_length=300)),
-                ('body_text', models.TextField(blank=True)),
-                ('body_html', models.TextField(blank=True, help_text='Sanitised.')),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='inbound', to='cases.case')),
-                ('entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='partners.timelineentry')),
-                ('section', models.ForeignKey(blank=True, help_text='The section the door delivered to (pipe --section, mailbox, SMTP recipient).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='cases.section')),
-                ('mailbox', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='mailgate.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "raw",
+                    models.FileField(max_length=200, upload_to=goodwill.mailgate.models._raw_path),
+                ),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("message_id", models.CharField(blank=True, max_length=250)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("pipe", "Pipe (MTA)"),
+                            ("imap", "IMAP"),
+                            ("smtp", "SMTP/LMTP"),
+                            ("web", "Simulated in the UI"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("envelope_to", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("quarantined", "Quarantined"),
+                        ],
+                        default="received",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.TextField(blank=True, help_text="Why it was ignored or quarantined."),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("from_email", models.CharField(blank=True, max_length=254)),
+                ("subject", models.CharField(blank=True, max_length=300)),
+                ("body_text", models.TextField(blank=True)),
+                ("body_html", models.TextField(blank=True, help_text="Sanitised.")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="inbound",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="partners.timelineentry",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The section the door delivered to (pipe --section, mailbox, SMTP recipient).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="cases.section",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages",
+                        to="mailgate.mailbox",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MessageRef',
+            name="MessageRef",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.CharField(max_length=250)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("message_id", models.CharField(max_length=250)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.case",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SectionMail',
+            name="SectionMail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('acknowledge', models.BooleanField(default=True, help_text='Thank the sender of a new case with its number.', verbose_name='acknowledge new cases')),
-                ('ack_subject', models.CharField(default='We received your request: {subject}', help_text='Placeholders: {number}, {subject}, {section}, {name}. The tag is added.', max_length=200, verbose_name='acknowledgement subject')),
-                ('ack_body', models.TextField(default='Hello {name},\n\nThank you for writing to us. Your request is now case #{number} ({subject}).\n\nReply to this message to add to it; keep the case number in the subject.\n\n{section}', help_text='Placeholders: {number}, {subject}, {section}, {name}.', verbose_name='acknowledgement text')),
-                ('notify', models.BooleanField(default=True, help_text='Mail the responsible person and the staff watchers when a message arrives.', verbose_name='notify staff')),
-                ('relay', models.BooleanField(default=False, help_text="Forward each incoming message to the case's other participants (requester and watchers not already in From, To or Cc).", verbose_name='relay messages')),
-                ('create_contacts', models.BooleanField(default=True, help_text='Create a prospect for a sender with an address Goodwill does not know.', verbose_name='unknown senders become contacts')),
-                ('case_type', models.ForeignKey(blank=True, help_text='The type of the cases that mail opens (default: Helpdesk request).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='cases.casetype')),
-                ('section', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='mail', to='cases.section')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "acknowledge",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Thank the sender of a new case with its number.",
+                        verbose_name="acknowledge new cases",
+                    ),
+                ),
+                (
+                    "ack_subject",
+                    models.CharField(
+                        default="We received your request: {subject}",
+                        help_text="Placeholders: {number}, {subject}, {section}, {name}. The tag is added.",
+                        max_length=200,
+                        verbose_name="acknowledgement subject",
+                    ),
+                ),
+                (
+                    "ack_body",
+                    models.TextField(
+                        default="Hello {name},\n\nThank you for writing to us. Your request is now case #{number} ({subject}).\n\nReply to this message to add to it; keep the case number in the subject.\n\n{section}",
+                        help_text="Placeholders: {number}, {subject}, {section}, {name}.",
+                        verbose_name="acknowledgement text",
+                    ),
+                ),
+                (
+                    "notify",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Mail the responsible person and the staff watchers when a message arrives.",
+                        verbose_name="notify staff",
+                    ),
+                ),
+                (
+                    "relay",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Forward each incoming message to the case's other participants (requester and watchers not already in From, To or Cc).",
+                        verbose_name="relay messages",
+                    ),
+                ),
+                (
+                    "create_contacts",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Create a prospect for a sender with an address Goodwill does not know.",
+                        verbose_name="unknown senders become contacts",
+                    ),
+                ),
+                (
+                    "case_type",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The type of the cases that mail opens (default: Helpdesk request).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="cases.casetype",
+                    ),
+                ),
+                (
+                    "section",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mail",
+                        to="cases.section",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Suppression',
+            name="Suppression",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.CharField(max_length=254, unique=True)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('status', models.CharField(blank=True, max_length=20, verbose_name='DSN status')),
-                ('bounce_count', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_bounce_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('report', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mailgate.inboundmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.CharField(max_length=254, unique=True)),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("status", models.CharField(blank=True, max_length=20, verbose_name="DSN status")),
+                ("bounce_count", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_bounce_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mailgate.inboundmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_bounce_at', 'id'],
+                "ordering": ["-last_bounce_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='inboundmessage',
-            index=models.Index(fields=['status', 'received_at'], name='inbound_status'),
+            model_name="inboundmessage",
+            index=models.Index(fields=["status", "received_at"], name="inbound_status"),
         ),
         migrations.AddIndex(
-            model_name='inboundmessage',
-            index=models.Index(fields=['message_id'], name='inbound_message_id'),
+            model_name="inboundmessage",
+            index=models.Index(fields=["message_id"], name="inbound_message_id"),
         ),
         migrations.AddIndex(
-            model_name='inboundmessage',
-            index=models.Index(fields=['entry'], name='inbound_entry'),
+            model_name="inboundmessage",
+            index=models.Index(fields=["entry"], name="inbound_entry"),
         ),
         migrations.AddConstraint(
-            model_name='inboundmessage',
-            constraint=models.UniqueConstraint(fields=('sha256', 'message_id'), name='inbound_once'),
+            model_name="inboundmessage",
+            constraint=models.UniqueConstraint(
+                fields=("sha256", "message_id"), name="inbound_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='messageref',
-            index=models.Index(fields=['message_id'], name='messageref_id'),
+            model_name="messageref",
+            index=models.Index(fields=["message_id"], name="messageref_id"),
         ),
     ]
