@@ -20,7 +20,7 @@ import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -74,7 +74,9 @@ class Run:
 def section(settings: Any) -> Section:
     # Attachments are kept whole: the corpus has a few big ones.
     settings.CASE_ATTACHMENT_MAX_MB = 100
-    return SectionFactory(name="Support", code="SUPPORT", email="support@acme.example")
+    return cast(
+        Section, SectionFactory(name="Support", code="SUPPORT", email="support@acme.example")
+    )
 
 
 def run_folder(folder: str, section: Section) -> Run:

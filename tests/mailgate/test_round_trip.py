@@ -16,6 +16,7 @@ import smtplib
 import uuid
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
+from typing import cast
 
 import pytest
 from django_tasks_db.models import DBTaskResult
@@ -49,7 +50,9 @@ Door = Callable[[bytes], InboundMessage]
 def support(bob: User) -> Section:
     bob.email = "bob@acme.example"
     bob.save()
-    return SectionFactory(name="Support", code="SUPPORT", email=SUPPORT, responsible=bob)
+    return cast(
+        Section, SectionFactory(name="Support", code="SUPPORT", email=SUPPORT, responsible=bob)
+    )
 
 
 def crlf(message: EmailMessage) -> bytes:
