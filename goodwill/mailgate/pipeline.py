@@ -36,6 +36,7 @@ from goodwill.cases import services as case_services
 from goodwill.cases.models import Case, CaseType, OutboundMessage, Section, Watcher
 from goodwill.cases.permissions import visible_cases
 from goodwill.cases.seed import case_types_ensure
+from goodwill.lib.emailaddr import email_normalise
 from goodwill.lib.forms import error_text
 from goodwill.mailgate.addresses import section_for_address
 from goodwill.mailgate.models import (
@@ -557,7 +558,7 @@ class _Router:
             "section": section,
             "subject": (parsed.subject or "(no subject)")[:250],
             "description": parsed.visible_text[:100_000],
-            "requester_email": parsed.from_email,
+            "requester_email": self.requester_address(),
             "channel": Case.Channel.EMAIL,
             "partner": partner,
             "contact": contact,
@@ -674,7 +675,7 @@ class _Router:
     def acknowledge(self, case: Case, settings_row: SectionMail | None) -> None:
         if settings_row is not None and not settings_row.acknowledge:
             return
-        if self._automatic() or not self.parsed.from_email:
+        if self._automatic() or not case.requester_email:
             return
         if is_own_address(self.parsed.from_email, self.own):
             return
@@ -688,7 +689,7 @@ class _Router:
         auto_mail_queue(
             case=case,
             kind=OutboundMessage.Kind.ACK,
-            to=[self.parsed.from_email],
+            to=[case.requester_email],
             subject=fill_template(row.ack_subject, values),
             body=fill_template(row.ack_body, values),
             in_reply_to=self.parsed.message_id,
@@ -836,6 +837,15 @@ class _Router:
         except ValidationError:
             logger.info("no prospect for %s: invalid data", self.parsed.from_email)
             return None
+
+    def requester_address(self) -> str:
+        """The sender's address if it is one Goodwill can write to ("" for, say,
+        a quoted local part or a reserved domain: the case still opens, the
+        timeline names the sender, and no automatic mail goes out)."""
+        try:
+            return email_normalise(self.parsed.from_email) if self.parsed.from_email else ""
+        except ValidationError:
+            return ""
 
     def _sender_label(self) -> str:
         parsed = self.parsed

@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The login form would otherwise ask an autofill service about its fields.
+    "--disable-features=AutofillServerCommunication",
 ]
 # Generous for a loaded CI machine; a passing run waits far less.
 TIMEOUT_MS = 15_000

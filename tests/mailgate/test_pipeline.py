@@ -414,3 +414,16 @@ def test_a_staff_reply_by_mail_threads_under_the_customers_messages(
     assert reply.in_reply_to == ack.message_id
     assert "<question-1@customer.example>" in reply.references.split()
     assert "<bob-1@acme.example>" not in reply.references
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["father.time@xcar.wooster.local", '"rite1@reset.jp"@p6044-ipbf.ocn.ne.jp'],
+)
+def test_a_sender_address_we_cannot_write_to_still_opens_a_case(
+    support: Section, sender: str
+) -> None:
+    message = deliver(make_mail(sender=sender))
+    assert message.status == Status.PROCESSED, message.reason
+    assert message.case.requester_email == ""
+    assert not OutboundMessage.objects.filter(kind=OutboundMessage.Kind.ACK).exists()
