@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.api import cases, partners
+from goodwill.api import cases, mail, partners
 
 app_name = "api"
 
@@ -40,4 +40,13 @@ urlpatterns = [
     path("cases/<id:number>/split/", cases.case_split, name="case_split"),
     path("sections/", cases.section_list, name="section_list"),
     path("case-types/", cases.case_type_list, name="case_type_list"),
+    path("mail/inbound/", mail.inbound_collection, name="mail_inbound_list"),
+    path("mail/inbound/<id:pk>/", mail.inbound_detail, name="mail_inbound_detail"),
+    path("mail/inbound/<id:pk>/raw/", mail.inbound_raw, name="mail_inbound_raw"),
+    path("mail/inbound/<id:pk>/retry/", mail.inbound_retry, name="mail_inbound_retry"),
+    path("mail/outbox/", mail.outbox_list, name="mail_outbox_list"),
+    path("mail/outbox/<id:pk>/", mail.outbox_detail, name="mail_outbox_detail"),
+    path("mail/outbox/<id:pk>/retry/", mail.outbox_retry_view, name="mail_outbox_retry"),
+    path("mail/suppressions/", mail.suppression_collection, name="mail_suppression_list"),
+    path("mail/suppressions/<id:pk>/", mail.suppression_detail, name="mail_suppression_detail"),
 ]
