@@ -43,7 +43,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -80,7 +80,7 @@ from goodwill.api.permissions import staff_user
 from goodwill.api.serializers import ErrorSerializer
 from goodwill.cases.models import OutboundMessage
 from goodwill.lib.pagination import keyset_page
-from goodwill.mailgate.inbound import inbound_receive
+from goodwill.mailgate.inbound import inbound_raw_response, inbound_receive
 from goodwill.mailgate.models import InboundMessage, Suppression
 from goodwill.mailgate.outbound import outbox_retry
 from goodwill.mailgate.outbox_views import VIEW_PERM, get_outbound_for_user, visible_outbox
@@ -293,15 +293,7 @@ def inbound_detail(request: Request, pk: int) -> Response:
 @api_view(["GET"])
 @_download
 def inbound_raw(request: Request, pk: int) -> HttpResponseBase:
-    message = get_inbound_for_user(request.user, pk)
-    try:
-        handle = message.raw.open("rb")
-    except FileNotFoundError:
-        raise Http404("The raw message is missing from storage.") from None
-    response = FileResponse(handle, as_attachment=True, filename=f"inbound-{message.pk}.eml")
-    response["Content-Type"] = "message/rfc822"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return inbound_raw_response(get_inbound_for_user(request.user, pk))
 
 
 @extend_schema(

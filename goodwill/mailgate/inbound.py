@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.http import FileResponse, Http404
 
 from goodwill.cases.models import Section
 from goodwill.mailgate.models import InboundMessage, Mailbox
@@ -128,3 +129,15 @@ def inbound_enqueue(message: InboundMessage) -> None:
 
     pk = message.pk
     transaction.on_commit(lambda: inbound_process_task.enqueue(pk), robust=True)
+
+
+def inbound_raw_response(message: InboundMessage) -> FileResponse:
+    """The original bytes as a download (the UI and the API serve the same)."""
+    try:
+        handle = message.raw.open("rb")
+    except FileNotFoundError:
+        raise Http404("The raw message is missing from storage.") from None
+    response = FileResponse(handle, as_attachment=True, filename=f"inbound-{message.pk}.eml")
+    response["Content-Type"] = "message/rfc822"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -13,8 +13,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
 from django.http import (
-    FileResponse,
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
@@ -27,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
 from goodwill.cases.models import Section
 from goodwill.lib.security import CONTENT_SECURITY_POLICY
-from goodwill.mailgate.inbound import inbound_receive
+from goodwill.mailgate.inbound import inbound_raw_response, inbound_receive
 from goodwill.mailgate.models import InboundMessage, Suppression
 from goodwill.mailgate.permissions import (
     can_read_log,
@@ -118,15 +116,7 @@ def inbound_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def inbound_raw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     """The original bytes, exactly as they arrived."""
-    message = get_inbound_for_user(request.user, pk)
-    try:
-        handle = message.raw.open("rb")
-    except FileNotFoundError:
-        raise Http404("The raw message is missing from storage.") from None
-    response = FileResponse(handle, as_attachment=True, filename=f"inbound-{message.pk}.eml")
-    response["Content-Type"] = "message/rfc822"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return inbound_raw_response(get_inbound_for_user(request.user, pk))
 
 
 @require_POST
