@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "email" / "spamassassin" / "easy-ham-1"
-PG_URL = "postgres://postgres@127.0.0.1:5432/goodwill_bench_mail"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/goodwill_bench_mail")
 TOKEN = "bench-mailgate-token"  # noqa: S105 - a throwaway secret for the local server
 
 

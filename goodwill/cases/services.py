@@ -275,10 +275,18 @@ def _clean_values(case: Case, values: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValidationError({"requester_email": exc.messages}) from None
         setattr(case, name, value)
 
+    # A related object handed over as a saved instance exists: its field skips
+    # the existence query Django's validation would run (the foreign key
+    # constraint still guards the insert).
+    loaded = [
+        name
+        for name, value in values.items()
+        if isinstance(value, models.Model) and not value._state.adding and value.pk is not None
+    ]
     errors: dict[str, list[str]] = {}
     try:
         case.full_clean(
-            exclude=["number", "search_text", "message_count", *M2M_FIELDS],
+            exclude=["number", "search_text", "message_count", *M2M_FIELDS, *loaded],
             validate_unique=False,
             validate_constraints=False,
         )
@@ -633,7 +641,11 @@ def _transition(case: Case, *, by: User | None, action: str, note: str | None = 
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("case_type", "section").get(pk=case.pk)
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("case_type", "section", "partner")
+        .get(pk=case.pk)
+    )
 
 
 @transaction.atomic
