@@ -3,7 +3,7 @@
 Migrates the database, loads the demo data once (a second run reuses it), then
 runs the web server, the worker and the scheduler side by side until Ctrl-C.
 Outgoing mail stays on this machine (EMAIL_URL=local:): administrators read it
-under Configuration → Local mail.
+under Email → Local mail.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ class Command(BaseCommand):
         for username, _, _, _, what in DEMO_USERS:
             lines.append(f"    {username:<8} {what}")
         if url:
-            lines.append("  Mail goes to the local mailbox (Configuration → Local mail); try")
-            lines.append("  Configuration → Simulate incoming mail, or goodwill mailgate.")
+            lines.append("  Mail goes to the local mailbox (Email → Local mail, for alice); try")
+            lines.append("  Email → Simulate incoming mail, or goodwill mailgate.")
             lines.append("  Press Ctrl-C to stop the web server, the worker and the scheduler.")
         lines.append("=" * 64)
         self.stdout.write("\n".join(lines))
