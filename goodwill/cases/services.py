@@ -1155,8 +1155,10 @@ def _queue_outbound(
     cc: Sequence[str],
     subject: str,
     body: str,
+    in_reply_to: str = "",
 ) -> OutboundMessage:
-    """One row in the outbox, threaded after what the case sent before."""
+    """One row in the outbox, threaded after what the case sent before (or
+    under *in_reply_to*, a message it received)."""
     # The latest 20 of the thread, sent and received, oldest first: In-Reply-To
     # is the newest of them.
     # Only what the customer saw: notifications and error reports go to staff.
@@ -1169,6 +1171,8 @@ def _queue_outbound(
         thread.extend(source(case, 20))
     thread.sort(key=lambda row: row[0])
     previous = list(dict.fromkeys(message_id for _at, message_id in thread[-20:]))
+    if in_reply_to:
+        previous = [*[r for r in previous if r != in_reply_to], in_reply_to]
     from_email, reply_to = _reply_addresses(case)
     tag = case_subject_tag(case)
     return OutboundMessage.objects.create(
@@ -1203,13 +1207,16 @@ def case_mail_queue(
     relay, error report). It is not a reply, so it writes no timeline entry and
     does not count as a message; *in_reply_to* threads it under a received one."""
     message = _queue_outbound(
-        case, kind=kind, entry=None, by=by, to=to, cc=cc, subject=subject, body=body
+        case,
+        kind=kind,
+        entry=None,
+        by=by,
+        to=to,
+        cc=cc,
+        subject=subject,
+        body=body,
+        in_reply_to=in_reply_to,
     )
-    if in_reply_to:
-        message.in_reply_to = in_reply_to
-        refs = message.references.split()
-        message.references = " ".join([*[r for r in refs if r != in_reply_to], in_reply_to])
-        message.save(update_fields=["in_reply_to", "references"])
     events.emit(
         "message.queued",
         case_id=case.pk,
