@@ -3,6 +3,7 @@ retry for the quarantined ones; and the web side of ``goodwill mailgate --url``.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import re
@@ -37,6 +38,36 @@ from goodwill.partners.permissions import get_partner_for_user
 
 PAGE_SIZE = 100
 _REMOTE_SRC = re.compile(r'(<img\b[^>]*?\s)data-remote-src="(https?://[^"]*)"', re.IGNORECASE)
+
+
+_CID = re.compile(r'(<img\b[^>]*?\s)data-cid="([^"]*)"', re.IGNORECASE)
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+INLINE_MAX_BYTES = 2 * 1024 * 1024
+
+
+def with_inline_images(html: str, message: InboundMessage) -> str:
+    """The sanitised HTML with its inline (cid:) images shown, as data: URLs
+    read from the original message (images only, up to 2 MB each)."""
+    if "data-cid=" not in html:
+        return html
+    from goodwill.mailgate.parsing import parse_message
+
+    try:
+        with message.raw.open("rb") as raw:
+            parsed = parse_message(cast(BinaryIO, raw), attachment_max_bytes=INLINE_MAX_BYTES)
+    except OSError:
+        return html
+    images = {
+        a.content_id: f"data:{a.content_type};base64,{base64.b64encode(a.data).decode()}"
+        for a in parsed.attachments
+        if a.content_id and a.data is not None and a.content_type.lower() in INLINE_TYPES
+    }
+
+    def inline(match: re.Match[str]) -> str:
+        url = images.get(match.group(2))
+        return f'{match.group(1)}src="{url}"' if url else match.group(0)
+
+    return _CID.sub(inline, html)
 
 
 def with_remote_images(html: str) -> str:
@@ -101,7 +132,7 @@ def inbound_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "log_reader": can_read_log(request.user),
             "show_html": show_html,
             "images": images,
-            "html": with_remote_images(message.body_html) if images else message.body_html,
+            "html": _html_for_display(message, remote_images=images) if show_html else "",
         },
     )
     if images:
@@ -110,6 +141,11 @@ def inbound_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "img-src 'self' data:", "img-src 'self' data: https: http:"
         )
     return response
+
+
+def _html_for_display(message: InboundMessage, *, remote_images: bool) -> str:
+    html = with_inline_images(message.body_html, message)
+    return with_remote_images(html) if remote_images else html
 
 
 @require_GET

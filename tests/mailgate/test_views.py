@@ -105,3 +105,15 @@ def test_the_partner_panel_shows_a_bouncing_address(
     assert "gone@customer.example" in panel
     assert "bouncing" in panel
     assert bob.pk
+
+
+def test_inline_images_show_in_the_html_view(support: Section, maria_client: Client) -> None:
+    mail = make_mail(html='<p>Look:</p><img src="cid:photo1@x">')
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+    html_part = mail.get_body(preferencelist=("html",))
+    assert html_part is not None
+    html_part.add_related(png, maintype="image", subtype="png", cid="<photo1@x>")
+    message = deliver(mail)
+    url = reverse("mailgate:inbound_detail", args=[message.pk])
+    page = maria_client.get(url + "?view=html").content.decode()
+    assert "src=&quot;data:image/png;base64," in page
