@@ -57,7 +57,7 @@ from goodwill.lib import events
 from goodwill.lib.emailaddr import email_normalise
 from goodwill.lib.text import fold
 from goodwill.partners.models import Partner, TimelineEntry
-from goodwill.partners.services import timeline_add
+from goodwill.partners.services import timeline_add, timeline_build
 
 if TYPE_CHECKING:
     from goodwill.accounts.models import User
@@ -153,14 +153,24 @@ def _refresh_search_text(case: Case) -> None:
 
 def _next_number() -> int:
     """A new case number: unique, increasing, gaps allowed (see migration 0002)."""
+    return case_numbers_next(1)[0]
+
+
+def case_numbers_next(count: int) -> list[int]:
+    """*count* new case numbers, increasing, in one query (two on SQLite)."""
+    if count <= 0:
+        return []
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval('cases_case_number_seq')")
-            return int(cursor.fetchone()[0])
-    if not CaseNumber.objects.filter(pk=1).update(value=F("value") + 1):
+            cursor.execute(
+                "SELECT nextval('cases_case_number_seq') FROM generate_series(1, %s)", [count]
+            )
+            return sorted(int(row[0]) for row in cursor.fetchall())
+    if not CaseNumber.objects.filter(pk=1).update(value=F("value") + count):
         highest = Case.objects.aggregate(models.Max("number"))["number__max"] or 1000
-        CaseNumber.objects.create(pk=1, value=highest + 1)
-    return int(CaseNumber.objects.values_list("value", flat=True).get(pk=1))
+        CaseNumber.objects.create(pk=1, value=highest + count)
+    last = int(CaseNumber.objects.values_list("value", flat=True).get(pk=1))
+    return list(range(last - count + 1, last + 1))
 
 
 def _check_writable(case: Case) -> None:
@@ -391,22 +401,23 @@ def _first_stage(section: Section) -> Stage | None:
 # Create and edit
 
 
-@transaction.atomic
-def case_create(
-    *,
-    by: User | None,
-    values: Mapping[str, Any],
-    open_now: bool = False,
-    watchers: Iterable[User | str] = (),
-) -> Case:
-    """Create a case in draft (or open it at once with *open_now*).
+def case_created_text(case: Case) -> str:
+    """The body of a new case's first ("created") timeline entry."""
+    return f"{case.case_type} {case.reference} created in {case.section}: {case.subject}"
 
-    The section defaults to the case type's default section; the stage to the
-    section's first stage; the requester email to the contact's or partner's.
+
+def case_first_stage(section: Section) -> Stage | None:
+    """Where a new case of *section* starts."""
+    return _first_stage(section)
+
+
+def case_build(*, by: User | None, values: Mapping[str, Any], stage: Stage | None = None) -> Case:
+    """A new case, validated and unsaved, without its number (see :func:`case_create`).
+
+    *stage*, when given, is the section's first stage already looked up (the
+    email gateway's batch passes it); otherwise it is read here.
     """
     values = dict(values)
-    attendees = values.pop("attendees", None)
-    attendee_users = values.pop("attendee_users", None)
     case_type = values.get("case_type")
     if case_type is None:
         raise ValidationError({"case_type": "Choose the type of case."})
@@ -424,15 +435,40 @@ def case_create(
     case = Case(created_by=by, state=CaseState.DRAFT, number=0)
     _clean_values(case, values)
     if case.stage_id is None:
-        case.stage = _first_stage(case.section)
+        case.stage = stage or _first_stage(case.section)
     if not case.requester_email:
         person = case.contact or case.partner
         if person is not None and person.email:
             case.requester_email = person.email
     now = timezone.now()
     case.created_at = case.updated_at = now
-    case.number = _next_number()
+    return case
+
+
+def case_number(case: Case, number: int) -> None:
+    """Give an unsaved case its number (and the search text that holds it)."""
+    case.number = number
     _refresh_search_text(case)
+
+
+@transaction.atomic
+def case_create(
+    *,
+    by: User | None,
+    values: Mapping[str, Any],
+    open_now: bool = False,
+    watchers: Iterable[User | str] = (),
+) -> Case:
+    """Create a case in draft (or open it at once with *open_now*).
+
+    The section defaults to the case type's default section; the stage to the
+    section's first stage; the requester email to the contact's or partner's.
+    """
+    values = dict(values)
+    attendees = values.pop("attendees", None)
+    attendee_users = values.pop("attendee_users", None)
+    case = case_build(by=by, values=values)
+    case_number(case, _next_number())
     case.save()
     if attendees:
         case.attendees.set(attendees)
@@ -453,7 +489,7 @@ def case_create(
         kind=TimelineEntry.Kind.SYSTEM,
         by=by,
         action="created",
-        body=f"{case.case_type} {case.reference} created in {case.section}: {case.subject}",
+        body=case_created_text(case),
     )
     events.emit("case.created", case_id=case.pk, by_id=getattr(by, "pk", None))
     if open_now:
@@ -944,6 +980,18 @@ def _watcher_add(case: Case, *, user: User | None, email: str) -> Watcher | None
     return watcher if created else None
 
 
+def watcher_entry_build(case: Case, *, by: User | None, label: str) -> TimelineEntry:
+    """The unsaved timeline entry that says *label* now watches *case*."""
+    return timeline_build(
+        subject=case,
+        partner=case.partner,
+        kind=TimelineEntry.Kind.FIELD_CHANGE,
+        author=by,
+        action="watcher_added",
+        changes=[_change("Watchers", "", f"+ {label}")],
+    )
+
+
 @transaction.atomic
 def watcher_add(
     *, case: Case, by: User | None, user: User | None = None, email: str = ""
@@ -966,13 +1014,7 @@ def watcher_add(
     watcher = _watcher_add(case, user=user, email=address)
     if watcher is None:
         raise ValidationError(f"{label} already watches {case.reference}.")
-    _entry(
-        case,
-        kind=TimelineEntry.Kind.FIELD_CHANGE,
-        by=by,
-        action="watcher_added",
-        changes=[_change("Watchers", "", f"+ {label}")],
-    )
+    watcher_entry_build(case, by=by, label=label).save(force_insert=True)
     events.emit(
         "case.watcher_added", case_id=case.pk, watcher_id=watcher.pk, by_id=getattr(by, "pk", None)
     )
@@ -1014,6 +1056,13 @@ def _check_files(files: Sequence[File]) -> None:
                     f"{settings.CASE_ATTACHMENT_MAX_MB} MB."
                 }
             )
+
+
+def case_files_store(
+    case: Case, files: Sequence[File], *, entry: TimelineEntry | None
+) -> list[Attachment]:
+    """Store received files on *case* (checked by the caller), under *entry*."""
+    return _store_files(case, files, by=None, entry=entry)
 
 
 def _store_files(
@@ -1171,11 +1220,43 @@ def _queue_outbound(
         thread.extend(source(case, 20))
     thread.sort(key=lambda row: row[0])
     previous = list(dict.fromkeys(message_id for _at, message_id in thread[-20:]))
+    message = outbound_build(
+        case,
+        kind=kind,
+        entry=entry,
+        by=by,
+        to=to,
+        cc=cc,
+        subject=subject,
+        body=body,
+        previous=previous,
+        in_reply_to=in_reply_to,
+    )
+    message.save(force_insert=True)
+    return message
+
+
+def outbound_build(
+    case: Case,
+    *,
+    kind: str,
+    entry: TimelineEntry | None,
+    by: User | None,
+    to: Sequence[str],
+    cc: Sequence[str],
+    subject: str,
+    body: str,
+    previous: Sequence[str],
+    in_reply_to: str = "",
+) -> OutboundMessage:
+    """An unsaved outbox row threaded after *previous* (the thread's Message-IDs,
+    oldest first), or under *in_reply_to* when given."""
+    previous = list(previous)
     if in_reply_to:
         previous = [*[r for r in previous if r != in_reply_to], in_reply_to]
     from_email, reply_to = _reply_addresses(case)
     tag = case_subject_tag(case)
-    return OutboundMessage.objects.create(
+    return OutboundMessage(
         case=case,
         entry=entry,
         kind=kind,
@@ -1227,6 +1308,22 @@ def case_mail_queue(
     return message
 
 
+def email_in_entry_build(
+    case: Case, *, author: User | None, sender: str, body: str
+) -> TimelineEntry:
+    """The unsaved public timeline entry of a message received on *case*."""
+    text = (body or "").replace("\x00", "").strip()[:BODY_MAX_LENGTH] or "(no text)"
+    return timeline_build(
+        subject=case,
+        partner=case.partner,
+        kind=TimelineEntry.Kind.EMAIL_IN,
+        author=author,
+        body=f"From {sender}\n\n{text}" if author is None else text,
+        action="email_in",
+        visibility=TimelineEntry.Visibility.PUBLIC,
+    )
+
+
 @transaction.atomic
 def case_email_in(
     *,
@@ -1244,16 +1341,8 @@ def case_email_in(
     """
     case = _locked(case)
     _check_writable(case)
-    text = (body or "").replace("\x00", "").strip()[:BODY_MAX_LENGTH] or "(no text)"
-    entry = timeline_add(
-        subject=case,
-        partner=case.partner,
-        kind=TimelineEntry.Kind.EMAIL_IN,
-        author=author,
-        body=f"From {sender}\n\n{text}" if author is None else text,
-        action="email_in",
-        visibility=TimelineEntry.Visibility.PUBLIC,
-    )
+    entry = email_in_entry_build(case, author=author, sender=sender, body=body)
+    entry.save(force_insert=True)
     _store_files(case, files, by=author, entry=entry)
     case.message_count += 1
     _touch(case, "message_count")

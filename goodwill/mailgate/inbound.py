@@ -94,9 +94,6 @@ def inbound_receive(
                 spool.write(chunk)
         sha256 = digest.hexdigest()
         message_id = peek_message_id(head)[:250]
-        existing = InboundMessage.objects.filter(sha256=sha256, message_id=message_id).first()
-        if existing is not None:
-            return Received(existing, created=False)
         spool.seek(0)
         message = InboundMessage(
             size=size,
@@ -112,7 +109,7 @@ def inbound_receive(
             with transaction.atomic():
                 message.save()
         except IntegrityError:
-            # Another process stored it between our check and our insert.
+            # Stored already (the same Message-ID and bytes): the first copy stays.
             message.raw.delete(save=False)
             existing = InboundMessage.objects.get(sha256=sha256, message_id=message_id)
             return Received(existing, created=False)

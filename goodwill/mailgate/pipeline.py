@@ -68,7 +68,7 @@ def _tag_pattern() -> re.Pattern[str]:
 # Entry point
 
 
-def inbound_process(message: InboundMessage) -> InboundMessage:
+def inbound_process(message: InboundMessage, parsed: ParsedMessage | None = None) -> InboundMessage:
     """Process one stored message (again, for a retry); returns it with its outcome.
 
     One transaction claims the row (so two workers never process it twice),
@@ -87,7 +87,10 @@ def inbound_process(message: InboundMessage) -> InboundMessage:
                 return message
             message = locked
             message.attempts += 1
-            parsed = _parse(message)
+            if parsed is None:
+                parsed = _parse(message)
+            else:
+                parsed_apply(message, parsed)
             outcome = _Router(message, parsed).run()
             return _finish(
                 message, outcome.status, outcome.reason, case=outcome.case, entry=outcome.entry
@@ -132,11 +135,28 @@ def _parse(message: InboundMessage) -> ParsedMessage:
         for attachment in parsed.attachments:
             attachment.data = None
             attachment.dropped_reason = reason
+    parsed_apply(message, parsed)
+    return parsed
+
+
+def parsed_apply(message: InboundMessage, parsed: ParsedMessage) -> None:
+    """Copy what the log shows of *parsed* onto *message* (saved by :func:`_finish`)."""
     message.from_email = parsed.from_email[:254]
     message.subject = parsed.subject[:300]
     message.body_text = parsed.text
     message.body_html = parsed.html
-    return parsed
+
+
+FINISH_FIELDS = (
+    "status",
+    "reason",
+    "processed_at",
+    "attempts",
+    "from_email",
+    "subject",
+    "body_text",
+    "body_html",
+)
 
 
 def _finish(
@@ -150,16 +170,7 @@ def _finish(
     message.status = status
     message.reason = reason[:2000]
     message.processed_at = timezone.now()
-    fields = [
-        "status",
-        "reason",
-        "processed_at",
-        "attempts",
-        "from_email",
-        "subject",
-        "body_text",
-        "body_html",
-    ]
+    fields = list(FINISH_FIELDS)
     if case is not None:
         message.case = case
         fields.append("case")

@@ -9,12 +9,16 @@ from goodwill.mailgate.models import InboundMessage
 
 @task()
 def inbound_process_task(message_id: int) -> str:
-    from goodwill.mailgate.pipeline import inbound_process
+    """Process this message, and with it what else is waiting (oldest first, in
+    one batch): under a burst of mail, the tasks queued after this one find
+    their message done."""
+    from goodwill.mailgate.batch import inbound_drain
 
-    message = InboundMessage.objects.filter(pk=message_id).first()
-    if message is None or message.status != InboundMessage.Status.RECEIVED:
+    waiting = InboundMessage.objects.filter(pk=message_id, status=InboundMessage.Status.RECEIVED)
+    if not waiting.exists():
         return "gone or already done"
-    return inbound_process(message).status
+    inbound_drain(message_id)
+    return str(InboundMessage.objects.values_list("status", flat=True).get(pk=message_id))
 
 
 @task()

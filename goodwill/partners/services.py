@@ -131,11 +131,37 @@ def timeline_add(
     visibility: str = TimelineEntry.Visibility.INTERNAL,
 ) -> TimelineEntry:
     """Append an entry to *subject*'s timeline, shown on *partner*'s page too."""
+    entry = timeline_build(
+        subject=subject,
+        partner=partner,
+        kind=kind,
+        author=author,
+        body=body,
+        action=action,
+        changes=changes,
+        visibility=visibility,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def timeline_build(
+    *,
+    subject: models.Model,
+    partner: Partner | None,
+    kind: str,
+    author: User | None,
+    body: str = "",
+    action: str = "",
+    changes: Sequence[dict[str, Any]] = (),
+    visibility: str = TimelineEntry.Visibility.INTERNAL,
+) -> TimelineEntry:
+    """A validated, unsaved timeline entry (for callers that insert in bulk)."""
     if kind not in TimelineEntry.Kind.values:
         raise ValidationError(f"Unknown timeline entry kind {kind!r}.")
     if visibility not in TimelineEntry.Visibility.values:
         raise ValidationError(f"Unknown visibility {visibility!r}.")
-    return TimelineEntry.objects.create(
+    return TimelineEntry(
         subject_type=ContentType.objects.get_for_model(subject),
         subject_id=subject.pk,
         partner=partner,
