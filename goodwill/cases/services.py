@@ -411,11 +411,16 @@ def case_first_stage(section: Section) -> Stage | None:
     return _first_stage(section)
 
 
-def case_build(*, by: User | None, values: Mapping[str, Any], stage: Stage | None = None) -> Case:
+FIRST_STAGE = object()  # case_build's default: look the section's first stage up
+
+
+def case_build(
+    *, by: User | None, values: Mapping[str, Any], stage: Stage | None | object = FIRST_STAGE
+) -> Case:
     """A new case, validated and unsaved, without its number (see :func:`case_create`).
 
-    *stage*, when given, is the section's first stage already looked up (the
-    email gateway's batch passes it); otherwise it is read here.
+    *stage*, when given, is the section's first stage already looked up (None
+    for a section without stages; the email gateway's batch passes it).
     """
     values = dict(values)
     case_type = values.get("case_type")
@@ -435,7 +440,9 @@ def case_build(*, by: User | None, values: Mapping[str, Any], stage: Stage | Non
     case = Case(created_by=by, state=CaseState.DRAFT, number=0)
     _clean_values(case, values)
     if case.stage_id is None:
-        case.stage = stage or _first_stage(case.section)
+        case.stage = (
+            _first_stage(case.section) if stage is FIRST_STAGE else cast(Stage | None, stage)
+        )
     if not case.requester_email:
         person = case.contact or case.partner
         if person is not None and person.email:

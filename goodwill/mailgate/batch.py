@@ -416,7 +416,7 @@ class _Batch:
             "contact": contact,
         }
         try:
-            stage = self.stages.get(section.pk) if section.pk in self.stages else None
+            stage = self.stages.get(section.pk, case_services.FIRST_STAGE)
             case = case_services.case_build(by=None, values=values, stage=stage)
         except ValidationError:
             return None  # the pipeline quarantines it with the error
