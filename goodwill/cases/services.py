@@ -415,7 +415,7 @@ FIRST_STAGE = object()  # case_build's default: look the section's first stage u
 
 
 def case_build(
-    *, by: User | None, values: Mapping[str, Any], stage: Stage | None | object = FIRST_STAGE
+    *, by: User | None, values: Mapping[str, Any], stage: Stage | object | None = FIRST_STAGE
 ) -> Case:
     """A new case, validated and unsaved, without its number (see :func:`case_create`).
 

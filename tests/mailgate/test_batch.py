@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 Status = InboundMessage.Status
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "email"
 _OURS = re.compile(r"<gw\.c\d+\.[0-9a-f]+@[^>]+>")
-_NUMBER = re.compile(r"(#|\+c)(\d+)")
+_NUMBER = re.compile(r"(#|\+c|/cases/)(\d+)")
 
 
 def snapshot(stored: Sequence[InboundMessage], emitted: list[tuple[str, Any]]) -> dict[str, Any]:
