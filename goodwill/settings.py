@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "goodwill.cases",
     "goodwill.sales",
     "goodwill.mailgate",
+    "goodwill.automation",
     "goodwill.api",
     "goodwill.ops",
 ]

@@ -9,6 +9,8 @@ through ``goodwill.cases.services``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -492,6 +494,10 @@ class OutboundMessage(models.Model):
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    attachments: models.ManyToManyField[Attachment, Any] = models.ManyToManyField(
+        "Attachment", blank=True, related_name="+"
+    )
 
     class Kind(models.TextChoices):
         REPLY = "reply", "Reply"
@@ -499,6 +505,7 @@ class OutboundMessage(models.Model):
         NOTIFY = "notify", "Notification"
         RELAY = "relay", "Relay"
         ERROR = "error", "Error report"
+        AUTO = "auto", "Rule email"
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REPLY)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -1197,6 +1197,7 @@ CUSTOMER_KINDS = (
     OutboundMessage.Kind.REPLY,
     OutboundMessage.Kind.ACK,
     OutboundMessage.Kind.RELAY,
+    OutboundMessage.Kind.AUTO,
 )
 THREAD_SOURCES: list[Callable[[Case, int], list[tuple[datetime, str]]]] = []
 
@@ -1290,6 +1291,8 @@ def case_mail_queue(
     cc: Sequence[str] = (),
     by: User | None = None,
     in_reply_to: str = "",
+    body_html: str = "",
+    attachments: Sequence[Attachment] = (),
 ) -> OutboundMessage:
     """Queue an automatic message about *case* (acknowledgement, notification,
     relay, error report). It is not a reply, so it writes no timeline entry and
@@ -1305,6 +1308,11 @@ def case_mail_queue(
         body=body,
         in_reply_to=in_reply_to,
     )
+    if body_html:
+        message.body_html = body_html
+        message.save(update_fields=["body_html"])
+    if attachments:
+        message.attachments.set(attachments)
     events.emit(
         "message.queued",
         case_id=case.pk,

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,28 @@ logger = logging.getLogger(__name__)
 class Event:
     name: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # How many handlers deep the emitting code ran: an event emitted by a rule's
+    # action is one deeper than the event that ran the rule, whether the
+    # handlers run at once or after an outer transaction commits.
+    depth: int = 0
+
+
+_depth: ContextVar[int] = ContextVar("events_depth", default=0)
+
+
+def depth() -> int:
+    """The depth of the event being handled (0 outside any handler)."""
+    return _depth.get()
+
+
+@contextmanager
+def deeper() -> Iterator[None]:
+    """Events emitted inside are one level deeper than the current one."""
+    token = _depth.set(_depth.get() + 1)
+    try:
+        yield
+    finally:
+        _depth.reset(token)
 
 
 Handler = Callable[[Event], None]
@@ -50,13 +74,17 @@ def unsubscribe(name: str, handler: Handler) -> None:
 
 def emit(name: str, **payload: Any) -> None:
     """Dispatch the event once the current transaction commits."""
-    event = Event(name=name, payload=payload)
+    event = Event(name=name, payload=payload, depth=_depth.get())
     transaction.on_commit(lambda: _dispatch(event), robust=True)
 
 
 def _dispatch(event: Event) -> None:
-    for handler in [*_handlers.get(event.name, ()), *_handlers.get("*", ())]:
-        try:
-            handler(event)
-        except Exception:
-            logger.exception("event handler %r failed on %s", handler, event.name)
+    token = _depth.set(event.depth)
+    try:
+        for handler in [*_handlers.get(event.name, ()), *_handlers.get("*", ())]:
+            try:
+                handler(event)
+            except Exception:
+                logger.exception("event handler %r failed on %s", handler, event.name)
+    finally:
+        _depth.reset(token)

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -38,7 +38,7 @@ BACKOFF_MINUTES = (1, 5, 15, 60, 240)
 DEFAULT_MAX_ATTEMPTS = 6
 STUCK_AFTER = timedelta(minutes=15)
 INTERRUPTED = "Interrupted while sending; check the recipient's mailbox before retrying"
-AUTOMATIC_KINDS = frozenset({Kind.ACK, Kind.NOTIFY, Kind.RELAY, Kind.ERROR})
+AUTOMATIC_KINDS = frozenset({Kind.ACK, Kind.NOTIFY, Kind.RELAY, Kind.ERROR, Kind.AUTO})
 
 
 def max_attempts() -> int:
@@ -69,7 +69,8 @@ def outbound_build(message: OutboundMessage, *, connection: Any = None) -> Email
         headers["Auto-Submitted"] = "auto-replied" if message.kind == Kind.ACK else "auto-generated"
         # Keeps Exchange and Outlook from answering with their own auto-replies.
         headers["X-Auto-Response-Suppress"] = "All"
-    email = EmailMessage(
+    email_class = EmailMultiAlternatives if message.body_html else EmailMessage
+    email = email_class(
         subject=message.subject,
         body=message.body_text,
         from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
@@ -84,6 +85,12 @@ def outbound_build(message: OutboundMessage, *, connection: Any = None) -> Email
             with attachment.file.open("rb") as handle:
                 content = handle.read()
             email.attach(attachment.name, content, attachment.content_type or None)
+    for attachment in message.attachments.order_by("id"):
+        with attachment.file.open("rb") as handle:
+            content = handle.read()
+        email.attach(attachment.name, content, attachment.content_type or None)
+    if isinstance(email, EmailMultiAlternatives):
+        email.attach_alternative(message.body_html, "text/html")
     return email
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from goodwill.lib import events
+from goodwill.lib.actor import current_actor
 from goodwill.lib.emailaddr import email_normalise
 from goodwill.lib.jobs import JobStatus, job_claim, job_finish, job_progress
 from goodwill.lib.money import CURRENCIES
@@ -162,6 +163,7 @@ def timeline_build(
     if visibility not in TimelineEntry.Visibility.values:
         raise ValidationError(f"Unknown visibility {visibility!r}.")
     return TimelineEntry(
+        via=current_actor() if author is None else "",
         subject_type=ContentType.objects.get_for_model(subject),
         subject_id=subject.pk,
         partner=partner,

@@ -1,0 +1,256 @@
+"""What a rule can do to a case: each action is one case service call.
+
+:func:`apply` runs one action (as checked by :mod:`goodwill.automation.spec`);
+:func:`describe` says in words what it does, for the log and the dry run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+
+from goodwill.accounts.models import User
+from goodwill.accounts.permissions import can_use_staff_ui
+from goodwill.automation.models import EmailTemplate, RoundRobin, Rule
+from goodwill.automation.spec import ACTION_LABELS
+from goodwill.cases import services as case_services
+from goodwill.cases.models import (
+    ACTIVE_STATES,
+    Attachment,
+    Case,
+    CaseCategory,
+    CaseType,
+    OutboundMessage,
+    Priority,
+    Section,
+    Stage,
+    Watcher,
+)
+
+
+def describe(action: dict[str, Any]) -> str:
+    """The action in words: "Set the priority: 1 Highest"."""
+    kind = action.get("type", "")
+    label = ACTION_LABELS.get(kind, kind)
+    value = action.get("value")
+    if kind == "set_priority" and value in Priority.values:
+        return f"{label}: {Priority(value).label}"
+    if kind == "set_state":
+        return f"{label}: {value}"
+    if kind == "set_section":
+        return f"{label}: {_name(Section, value)}"
+    if kind == "set_stage":
+        return f"{label}: {_name(Stage, value)}"
+    if kind == "set_category":
+        return f"{label}: {_name(CaseCategory, value)}"
+    if kind == "set_responsible":
+        user = User.objects.filter(pk=value).first() if value else None
+        return f"{label}: {user.display_name if user else 'nobody'}"
+    if kind == "assign":
+        return f"{label} ({str(action.get('method', '')).replace('_', ' ')})"
+    if kind == "email":
+        to = [*action.get("to", []), *action.get("addresses", [])]
+        return f"{label} '{action.get('template')}' to {', '.join(to)}"
+    if kind == "remind":
+        return f"{label} to the {action.get('who')}"
+    if kind == "webhook":
+        return f"{label}: POST {action.get('url')}"
+    if kind == "follow_up":
+        return f"{label} in {_name(Section, action.get('section'))}"
+    return label
+
+
+def _name(model: Any, pk: Any) -> str:
+    row = model.objects.filter(pk=pk).first() if pk else None
+    return str(row) if row is not None else f"(missing #{pk})"
+
+
+def _get(model: Any, pk: Any, what: str) -> Any:
+    row = model.objects.filter(pk=pk).first() if pk else None
+    if row is None:
+        raise ValidationError(f"The {what} #{pk} no longer exists.")
+    return row
+
+
+def apply(action: dict[str, Any], *, case: Case, rule: Rule | None) -> None:
+    """Do *action* on *case*, through the case services (by nobody: the rule)."""
+    kind = action["type"]
+    value = action.get("value")
+    if kind == "set_state":
+        case_services.case_set_state(case=case, by=None, action=str(value))
+    elif kind == "set_priority":
+        case_services.case_set_priority(case=case, by=None, priority=int(str(value)))
+    elif kind == "set_section":
+        section = _get(Section, value, "section")
+        case_services.case_update(case=case, by=None, values={"section": section})
+    elif kind == "set_responsible":
+        user = _get(User, value, "user") if value else None
+        case_services.case_assign(case=case, by=None, responsible=user)
+    elif kind == "set_stage":
+        case_services.case_set_stage(case=case, by=None, stage=_get(Stage, value, "stage"))
+    elif kind == "set_category":
+        category = _get(CaseCategory, value, "category")
+        case_services.case_update(case=case, by=None, values={"category": category})
+    elif kind == "add_watchers":
+        _watchers(case, action)
+    elif kind == "assign":
+        case_services.case_assign(case=case, by=None, responsible=assignee(case, action["method"]))
+    elif kind == "escalate":
+        case_services.case_escalate(case=case, by=None)
+    elif kind == "email":
+        _email(case, action)
+    elif kind == "remind":
+        _remind(case, action["who"])
+    elif kind == "note":
+        case_services.case_note_add(case=case, by=None, body=_fill(str(action["body"]), case))
+    elif kind == "follow_up":
+        _follow_up(case, action)
+    elif kind == "webhook":
+        from goodwill.automation.webhooks import webhook_queue
+
+        webhook_queue(case=case, rule=rule, url=action["url"], secret=action.get("secret", ""))
+    else:  # pragma: no cover - spec.actions_clean refuses other types
+        raise ValidationError(f"Unknown action {kind!r}.")
+
+
+def _watchers(case: Case, action: dict[str, Any]) -> None:
+    present = set(Watcher.objects.filter(case=case).values_list("user_id", "email"))
+    for user in User.objects.filter(pk__in=action.get("users", [])):
+        if (user.pk, "") not in present:
+            case_services.watcher_add(case=case, by=None, user=user)
+    for email in action.get("emails", []):
+        if (None, email) not in present:
+            case_services.watcher_add(case=case, by=None, email=email)
+
+
+def assignee(case: Case, method: str) -> User:
+    """The section member a round robin or a least-loaded assignment picks."""
+    members = [
+        u for u in case.section.members.filter(is_active=True).order_by("id") if can_use_staff_ui(u)
+    ]
+    if not members:
+        raise ValidationError(f"The section {case.section} has no active staff members.")
+    if method == "least_loaded":
+        load = dict(
+            Case.objects.filter(responsible__in=members, state__in=ACTIVE_STATES)
+            .values("responsible")
+            .annotate(n=Count("id"))
+            .values_list("responsible", "n")
+        )
+        return min(members, key=lambda u: (load.get(u.pk, 0), u.pk))
+    with transaction.atomic():
+        state, _ = RoundRobin.objects.select_for_update().get_or_create(section=case.section)
+        after = [u for u in members if state.last_user_id is not None and u.pk > state.last_user_id]
+        chosen = after[0] if after else members[0]
+        state.last_user = chosen
+        state.save(update_fields=["last_user"])
+    return chosen
+
+
+def template_for(code: str, case: Case) -> EmailTemplate:
+    """The template *code* in the partner's language, else the default one."""
+    language = case.partner.language if case.partner_id and case.partner else ""
+    rows = {t.language: t for t in EmailTemplate.objects.filter(code=code)}
+    template = rows.get(language) or rows.get("") or next(iter(rows.values()), None)
+    if template is None:
+        raise ValidationError(f"There is no email template '{code}'.")
+    return template
+
+
+def _fill(text: str, case: Case) -> str:
+    from goodwill.automation.rendering import case_context, template_render
+
+    return template_render(text, case_context(case))
+
+
+def _recipients(case: Case, who: list[str], addresses: list[str]) -> list[str]:
+    """The addresses of *who* (in that order) and *addresses*, once each."""
+    found: list[str] = []
+    for name in who:
+        if name == "responsible" and case.responsible_id and case.responsible.email:  # type: ignore[union-attr]
+            found.append(case.responsible.email)  # type: ignore[union-attr]
+        elif name == "requester" and case.requester_email:
+            found.append(case.requester_email)
+        elif name == "watchers":
+            for user_email, email in Watcher.objects.filter(case=case).values_list(
+                "user__email", "email"
+            ):
+                found.append(user_email or email)
+    found.extend(addresses)
+    return list(dict.fromkeys(a.lower() for a in found if a))
+
+
+def _email(case: Case, action: dict[str, Any]) -> OutboundMessage | None:
+    from goodwill.automation.rendering import case_context, template_render
+
+    to = _recipients(case, action.get("to", []), action.get("addresses", []))
+    if not to:
+        raise ValidationError("Nobody to send it to: no such recipient on this case.")
+    template = template_for(action["template"], case)
+    context = case_context(case)
+    files = list(Attachment.objects.filter(case=case)) if action.get("attachments") else []
+    return case_services.case_mail_queue(
+        case=case,
+        kind=OutboundMessage.Kind.AUTO,
+        to=to,
+        subject=template_render(template.subject, context).strip()[:250],
+        body=template_render(template.body_text, context),
+        body_html=template_render(template.body_html, context, html=True)
+        if template.body_html
+        else "",
+        attachments=files,
+    )
+
+
+def _remind(case: Case, who: str) -> None:
+    """OpenERP's act_remind_user / act_remind_partner: the case's state and
+    its next action, to the responsible or the requester."""
+    to = _recipients(case, [who], [])
+    if not to:
+        raise ValidationError(f"The case has no {who} to remind.")
+    if EmailTemplate.objects.filter(code="reminder").exists():
+        _email(case, {"template": "reminder", "to": [who]})
+        return
+    from django.urls import reverse
+
+    link = settings.SITE_URL + reverse("cases:detail", args=[case.number])
+    lines = [
+        f"A reminder about {case.reference}: {case.subject}",
+        f"State: {case.get_state_display()}",
+    ]
+    if case.next_action:
+        lines.append(f"Next action: {case.next_action}")
+    if case.deadline:
+        lines.append(f"Deadline: {case.deadline:%Y-%m-%d %H:%M}")
+    if who == "responsible":
+        lines.append(link)
+    case_services.case_mail_queue(
+        case=case,
+        kind=OutboundMessage.Kind.AUTO if who == "requester" else OutboundMessage.Kind.NOTIFY,
+        to=to,
+        subject=f"Reminder: {case.subject}",
+        body="\n".join(lines),
+    )
+
+
+def _follow_up(case: Case, action: dict[str, Any]) -> Case:
+    case_type = _get(CaseType, action["case_type"], "case type")
+    section = _get(Section, action["section"], "section")
+    subject = str(action.get("subject") or "").strip() or f"Follow-up of {case.reference}"
+    return case_services.case_create(
+        by=None,
+        values={
+            "case_type": case_type,
+            "section": section,
+            "subject": f"{subject}: {case.subject}"[:250],
+            "partner": case.partner,
+            "contact": case.contact,
+            "requester_email": case.requester_email,
+            "related": case,
+            "priority": case.priority,
+        },
+    )

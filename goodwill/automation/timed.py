@@ -1,0 +1,197 @@
+"""Time rules: "N hours after the deadline", fired once per case and due time.
+
+Each active case has a :class:`CaseSchedule` row whose indexed ``next_due_at``
+is the earliest time a time rule becomes due on it and has not fired yet. The
+scheduler claims the rows that are due (never scanning the cases), and
+:func:`time_rules_fire` runs each due rule once: a :class:`RuleFiring` row,
+unique per (rule, case, due time), records it, so catching up after downtime
+fires each one once. A closed case has no schedule and fires nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from goodwill.automation.engine import Happening, active_rules, rules_run
+from goodwill.automation.models import CaseSchedule, CaseSla, Rule, RuleFiring
+from goodwill.cases.models import ACTIVE_STATES, Case
+
+CLAIM_MINUTES = 10
+BATCH = 500
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    year = moment.year + month // 12
+    month = month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _offset(rule: Rule, base: datetime) -> datetime:
+    amount = rule.time_amount
+    if rule.time_unit == Rule.TimeUnit.MONTHS:
+        return add_months(base, amount)
+    unit = {"minutes": 60, "hours": 3600, "days": 86400}[rule.time_unit]
+    return base + timedelta(seconds=amount * unit)
+
+
+def _base(rule: Rule, case: Case, sla: CaseSla | None) -> datetime | None:
+    base = rule.time_base
+    if base == Rule.TimeBase.CREATED:
+        return case.created_at
+    if base == Rule.TimeBase.LAST_ACTION:
+        return case.updated_at
+    if base == Rule.TimeBase.DEADLINE:
+        return case.deadline
+    if base == Rule.TimeBase.NEXT_ACTION:
+        return case.next_action_at
+    if sla is None:
+        return None
+    if base == Rule.TimeBase.SLA_RESOLUTION:
+        return sla.resolution_due if sla.resolved_at is None else None
+    if base == Rule.TimeBase.SLA_RESPONSE:
+        return sla.first_response_due if sla.first_response_at is None else None
+    return None
+
+
+def due(rule: Rule, case: Case, sla: CaseSla | None) -> tuple[str, datetime] | None:
+    """(key, when) of *rule* on *case*: the key names the base time, so a
+    moved deadline is a new due time that fires again."""
+    base = _base(rule, case, sla)
+    if base is None:
+        return None
+    return f"{rule.time_base}:{base.isoformat()}", _offset(rule, base)
+
+
+def time_rules() -> list[Rule]:
+    return [r for r in active_rules() if r.trigger == Rule.Trigger.TIME and r.time_base]
+
+
+def _in_scope(rule: Rule, case: Case) -> bool:
+    return (not rule.section_id or rule.section_id == case.section_id) and (
+        not rule.case_type_id or rule.case_type_id == case.case_type_id
+    )
+
+
+def schedule_refresh(case_ids: Iterable[int]) -> None:
+    """Recompute when each case's next time rule is due (in bulk)."""
+    ids = list(case_ids)
+    rules = time_rules()
+    if not ids:
+        return
+    if not rules:
+        CaseSchedule.objects.filter(case_id__in=ids).update(next_due_at=None)
+        return
+    cases = Case.objects.filter(pk__in=ids).only(
+        "id",
+        "state",
+        "section_id",
+        "case_type_id",
+        "created_at",
+        "updated_at",
+        "deadline",
+        "next_action_at",
+    )
+    slas = {s.case_id: s for s in CaseSla.objects.filter(case_id__in=ids)}
+    fired = set(
+        RuleFiring.objects.filter(case_id__in=ids, rule__in=rules).values_list(
+            "rule_id", "case_id", "key"
+        )
+    )
+    rows = []
+    for case in cases:
+        nexts = []
+        if case.state in ACTIVE_STATES:
+            for rule in rules:
+                if not _in_scope(rule, case):
+                    continue
+                found = due(rule, case, slas.get(case.pk))
+                if found and (rule.pk, case.pk, found[0]) not in fired:
+                    nexts.append(found[1])
+        rows.append(CaseSchedule(case_id=case.pk, next_due_at=min(nexts) if nexts else None))
+    CaseSchedule.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["case"], update_fields=["next_due_at"]
+    )
+
+
+def schedule_claim(limit: int = 5000) -> list[int]:
+    """Scheduler: the cases with a time rule due now, claimed for a while so
+    the next tick does not take them again before a worker has."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            CaseSchedule.objects.filter(next_due_at__lte=now)
+            .order_by("next_due_at")
+            .values_list("case_id", flat=True)[:limit]
+        )
+        CaseSchedule.objects.filter(case_id__in=ids).update(
+            next_due_at=now + timedelta(minutes=CLAIM_MINUTES)
+        )
+    return ids
+
+
+def time_rules_fire(case_ids: Sequence[int]) -> int:
+    """Fire the due, not yet fired time rules of these cases; returns how many fired."""
+    rules = time_rules()
+    now = timezone.now()
+    count = 0
+    cases = Case.objects.filter(pk__in=case_ids, state__in=ACTIVE_STATES)
+    slas = {s.case_id: s for s in CaseSla.objects.filter(case_id__in=case_ids)}
+    for case in cases:
+        for rule in rules:
+            if not _in_scope(rule, case):
+                continue
+            found = due(rule, case, slas.get(case.pk))
+            if found is None or found[1] > now:
+                continue
+            key = found[0]
+            try:
+                with transaction.atomic():
+                    RuleFiring.objects.create(rule=rule, case=case, key=key)
+            except IntegrityError:
+                continue  # fired before
+            happening = Happening(Rule.Trigger.TIME, f"time: {rule.name}", key=key)
+            count += len(
+                [
+                    r
+                    for r in rules_run(case_id=case.pk, happening=happening, only=[rule])
+                    if r.matched
+                ]
+            )
+    schedule_refresh(case_ids)
+    return count
+
+
+def time_rules_due() -> int:
+    """Scheduler job: enqueue the due cases in batches."""
+    from goodwill.automation.tasks import time_rules_task
+
+    if not time_rules():
+        return 0
+    ids = schedule_claim()
+    for start in range(0, len(ids), BATCH):
+        time_rules_task.enqueue(ids[start : start + BATCH])
+    return len(ids)
+
+
+def schedule_rebuild() -> int:
+    """Every active case's schedule, in batches (after a time rule changed)."""
+    done = 0
+    last = 0
+    while True:
+        ids = list(
+            Case.objects.filter(state__in=ACTIVE_STATES, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: BATCH * 4]
+        )
+        if not ids:
+            return done
+        schedule_refresh(ids)
+        done += len(ids)
+        last = ids[-1]
