@@ -1,0 +1,326 @@
+"""SLA clocks on a business calendar, and time rules, with frozen time.
+
+Time is set with time-machine; the scheduler's part (claiming what is due) and
+the worker's part (checking or firing) are called as the tasks call them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django_tasks_db.models import DBTaskResult
+
+from goodwill.accounts.models import User
+from goodwill.accounts.roles import Role
+from goodwill.automation import engine, sla, timed
+from goodwill.automation.models import (
+    BusinessCalendar,
+    CaseSchedule,
+    CaseSla,
+    Rule,
+    RuleFiring,
+    SlaPolicy,
+    SlaStatus,
+)
+from goodwill.automation.services import rule_save
+from goodwill.cases import services as case_services
+from goodwill.cases.models import Case, OutboundMessage, Section
+from goodwill.partners.models import TimelineEntry
+from tests.factories import CaseFactory, SectionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PARIS = ZoneInfo("Europe/Paris")
+Run = Any
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rules() -> Iterator[None]:
+    engine.rules_clear()
+    yield
+    engine.rules_clear()
+
+
+@pytest.fixture
+def maria(db: None) -> User:
+    return UserFactory(username="maria", roles=[Role.MANAGER])
+
+
+@pytest.fixture
+def agent(db: None) -> User:
+    return UserFactory(username="agent", roles=[Role.AGENT])
+
+
+@pytest.fixture
+def support(maria: User, agent: User) -> Section:
+    management = SectionFactory(name="Support management", code="SUPMGMT")
+    management.responsible = maria
+    management.save()
+    section = SectionFactory(name="Support", code="SUPPORT", email="support@acme.example")
+    section.parent = management
+    section.save()
+    section.members.set([agent])
+    return section
+
+
+@pytest.fixture
+def policy(support: Section) -> SlaPolicy:
+    calendar = BusinessCalendar.objects.create(
+        name="Paris office",
+        timezone="Europe/Paris",
+        hours=[{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)],
+        holidays=[{"date": "2026-12-25", "name": "Christmas"}],
+    )
+    return SlaPolicy.objects.create(
+        name="Support",
+        section=support,
+        calendar=calendar,
+        first_response_hours=Decimal(2),
+        resolution_hours=Decimal(8),
+        at_risk_percent=50,
+    )
+
+
+def create(support: Section, run: Run, **values: Any) -> Case:
+    with run(execute=True):
+        case = CaseFactory(section=support, **values)
+    case.refresh_from_db()
+    return case
+
+
+def test_the_clocks_count_business_hours_pause_while_pending_and_stop_on_reply(
+    policy: SlaPolicy, support: Section, agent: User, django_capture_on_commit_callbacks: Run
+) -> None:
+    with time_machine.travel(paris(2026, 11, 27, 16, 0), tick=False):  # a Friday
+        case = create(
+            support,
+            django_capture_on_commit_callbacks,
+            state="open",
+            requester_email="pat@customer.example",
+        )
+    clocks = CaseSla.objects.get(case=case)
+    assert clocks.policy == policy
+    assert clocks.first_response_due == paris(2026, 11, 30, 10, 0)
+    assert clocks.first_response_risk_at == paris(2026, 11, 27, 17, 0)
+    assert clocks.resolution_due == paris(2026, 11, 30, 16, 0)
+    assert clocks.status == SlaStatus.ON_TRACK
+    assert clocks.next_check_at == paris(2026, 11, 27, 17, 0)
+
+    with (
+        time_machine.travel(paris(2026, 11, 30, 9, 30), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        case_services.case_set_state(case=case, by=agent, action="pending")
+    with (
+        time_machine.travel(paris(2026, 11, 30, 10, 30), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        case_services.case_set_state(case=case, by=agent, action="open")
+    clocks.refresh_from_db()
+    # An hour paused in business time: both clocks move on by an hour.
+    assert clocks.first_response_due == paris(2026, 11, 30, 11, 0)
+    assert clocks.resolution_due == paris(2026, 11, 30, 17, 0)
+
+    with (
+        time_machine.travel(paris(2026, 11, 30, 10, 45), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        case_services.case_reply(case=case, by=agent, body="Looking into it.")
+    clocks.refresh_from_db()
+    assert clocks.first_response_at == paris(2026, 11, 30, 10, 45)
+    assert clocks.first_response_status == SlaStatus.MET
+
+
+def test_a_breach_fires_the_sla_rules_that_escalate_and_notify_the_manager(
+    policy: SlaPolicy, support: Section, maria: User, django_capture_on_commit_callbacks: Run
+) -> None:
+    rule_save(
+        rule=None,
+        by=maria,
+        values={
+            "name": "Escalate breaches",
+            "trigger": "sla",
+            "sla_event": "breached",
+            "actions": [{"type": "escalate"}, {"type": "remind", "who": "responsible"}],
+        },
+    )
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        case = create(support, django_capture_on_commit_callbacks, state="open")
+    with time_machine.travel(paris(2026, 11, 30, 9, 59), tick=False):
+        assert sla.sla_due_claim() == []  # nothing due before 10:00 (at risk)
+    with (
+        time_machine.travel(paris(2026, 11, 30, 10, 1), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ids = sla.sla_due_claim()
+        assert ids == [case.pk]
+        assert sla.sla_due_claim() == []  # claimed: the next tick does not take it again
+        sla.sla_check(ids)
+    assert CaseSla.objects.get(case=case).status == SlaStatus.AT_RISK
+    case.refresh_from_db()
+    assert case.section == support  # at risk is not a breach
+    with (
+        time_machine.travel(paris(2026, 11, 30, 11, 5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sla.sla_check([case.pk])
+    case.refresh_from_db()
+    assert CaseSla.objects.get(case=case).status == SlaStatus.BREACHED
+    assert case.section == support.parent
+    assert case.responsible == maria  # the parent section's responsible takes it
+    assert OutboundMessage.objects.filter(case=case, to=[maria.email]).exists()
+
+
+def test_no_policy_no_clocks(support: Section, django_capture_on_commit_callbacks: Run) -> None:
+    case = create(support, django_capture_on_commit_callbacks)
+    assert not CaseSla.objects.filter(case=case).exists()
+
+
+# ---- time rules
+
+
+@pytest.fixture
+def nudge(maria: User) -> Rule:
+    return rule_save(
+        rule=None,
+        by=maria,
+        values={
+            "name": "Nudge",
+            "trigger": "time",
+            "time_amount": 2,
+            "time_unit": "hours",
+            "time_base": "created",
+            "conditions": {"states": ["open"]},
+            "actions": [{"type": "note", "body": "Two hours without news"}],
+        },
+    )
+
+
+def notes(case: Case) -> int:
+    return TimelineEntry.objects.filter(subject_id=case.pk, action="note").count()
+
+
+def fire_due() -> None:
+    timed.time_rules_fire(timed.schedule_claim())
+
+
+def test_a_time_rule_fires_once_when_due(
+    nudge: Rule, support: Section, django_capture_on_commit_callbacks: Run
+) -> None:
+    start = paris(2026, 11, 30, 9, 0)
+    with time_machine.travel(start, tick=False):
+        case = create(support, django_capture_on_commit_callbacks, state="open")
+    assert CaseSchedule.objects.get(case=case).next_due_at == paris(2026, 11, 30, 11, 0)
+    with (
+        time_machine.travel(paris(2026, 11, 30, 10, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        fire_due()
+    assert notes(case) == 0
+    with (
+        time_machine.travel(paris(2026, 11, 30, 11, 1), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert timed.time_rules_due() == 1  # the scheduler enqueues one batch for the worker
+        assert DBTaskResult.objects.filter(task_path__endswith="time_rules_task").count() == 1
+        timed.time_rules_fire([case.pk])
+    assert notes(case) == 1
+    assert CaseSchedule.objects.get(case=case).next_due_at is None
+    with (
+        time_machine.travel(paris(2026, 11, 30, 15, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        timed.time_rules_fire([case.pk])
+    assert notes(case) == 1
+    assert RuleFiring.objects.filter(rule=nudge, case=case).count() == 1
+
+
+def test_after_downtime_each_due_rule_fires_once(
+    nudge: Rule, support: Section, django_capture_on_commit_callbacks: Run
+) -> None:
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        cases = [
+            create(support, django_capture_on_commit_callbacks, state="open") for _ in range(3)
+        ]
+    with (
+        time_machine.travel(paris(2026, 12, 3, 9, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        fire_due()
+        fire_due()
+    assert [notes(c) for c in cases] == [1, 1, 1]
+
+
+def test_a_case_closed_before_its_rule_is_due_does_not_fire(
+    nudge: Rule, support: Section, agent: User, django_capture_on_commit_callbacks: Run
+) -> None:
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        case = create(support, django_capture_on_commit_callbacks, state="open")
+    with (
+        time_machine.travel(paris(2026, 11, 30, 10, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        case_services.case_set_state(case=case, by=agent, action="close")
+    assert CaseSchedule.objects.get(case=case).next_due_at is None
+    with (
+        time_machine.travel(paris(2026, 11, 30, 12, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        timed.time_rules_fire([case.pk])
+    assert notes(case) == 0
+
+
+def test_a_moved_deadline_is_a_new_due_time(
+    maria: User, support: Section, agent: User, django_capture_on_commit_callbacks: Run
+) -> None:
+    rule_save(
+        rule=None,
+        by=maria,
+        values={
+            "name": "Overdue",
+            "trigger": "time",
+            "time_amount": 0,
+            "time_unit": "minutes",
+            "time_base": "deadline",
+            "actions": [{"type": "set_priority", "value": 1}],
+        },
+    )
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        case = create(
+            support,
+            django_capture_on_commit_callbacks,
+            state="open",
+            deadline=paris(2026, 11, 30, 12, 0),
+        )
+    with (
+        time_machine.travel(paris(2026, 11, 30, 12, 30), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        fire_due()
+    case.refresh_from_db()
+    assert case.priority == 1
+    with (
+        time_machine.travel(paris(2026, 11, 30, 13, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        case_services.case_update(
+            case=case, by=agent, values={"priority": 3, "deadline": paris(2026, 12, 1, 12, 0)}
+        )
+    with (
+        time_machine.travel(paris(2026, 12, 1, 12, 5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        fire_due()
+    case.refresh_from_db()
+    assert case.priority == 1
+    assert RuleFiring.objects.filter(case=case).count() == 2
