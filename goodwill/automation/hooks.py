@@ -29,6 +29,12 @@ def _lifecycle(event: events.Event) -> None:
             sla.sla_state_changed(
                 case, old=str(event.payload.get("old")), new=str(event.payload.get("new"))
             )
+    elif name == "case.updated" and {"section", "case_type", "priority"} & set(
+        event.payload.get("fields", ())
+    ):
+        case = Case.objects.select_related("partner").filter(pk=case_id).first()
+        if case is not None:
+            sla.sla_reapply(case)
     elif name == "message.queued" and event.payload.get("entry_id") and event.payload.get("by_id"):
         case = Case.objects.filter(pk=case_id).first()
         if case is not None:

@@ -99,6 +99,43 @@ def sla_start(case: Case) -> CaseSla | None:
     return sla
 
 
+def sla_reapply(case: Case) -> CaseSla | None:
+    """After a change of section, type or priority: the policy that now
+    applies, its due times counted from the case's start (what was already
+    met or breached stays so). No policy any more: no clocks."""
+    current = CaseSla.objects.select_related("policy").filter(case=case).first()
+    policy = policy_for(case)
+    if current is None:
+        return sla_start(case) if policy is not None else None
+    if policy is None:
+        current.delete()
+        return None
+    if current.policy_id == policy.pk:
+        return current
+    fresh = CaseSla(case=case, policy=policy, started_at=current.started_at)
+    calendar = calendar_of(policy.calendar)
+    share = Decimal(policy.at_risk_percent) / 100
+    if policy.first_response_hours is not None:
+        fresh.first_response_due = _add(calendar, fresh.started_at, policy.first_response_hours)
+        fresh.first_response_risk_at = _add(
+            calendar, fresh.started_at, policy.first_response_hours * share
+        )
+    if policy.resolution_hours is not None:
+        fresh.resolution_due = _add(calendar, fresh.started_at, policy.resolution_hours)
+        fresh.resolution_risk_at = _add(calendar, fresh.started_at, policy.resolution_hours * share)
+    current.policy = policy
+    for name in (
+        "first_response_due",
+        "first_response_risk_at",
+        "resolution_due",
+        "resolution_risk_at",
+    ):
+        setattr(current, name, getattr(fresh, name))
+    _emit(current, _refresh(current, timezone.now()))
+    current.save()
+    return current
+
+
 def _clock(
     due: datetime | None, risk: datetime | None, done: datetime | None, now: datetime
 ) -> str:

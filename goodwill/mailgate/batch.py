@@ -56,7 +56,7 @@ from goodwill.mailgate.pipeline import (
     _Router,
     _section_mail,
     _tag_pattern,
-    fill_template,
+    ack_content,
     inbound_process,
     is_own_address,
     parsed_apply,
@@ -559,13 +559,7 @@ class _Batch:
             if not plan.ack_to or plan.case is None or plan.router is None:
                 continue
             router, address, case = plan.router, plan.ack_to, plan.case
-            template = plan.section_mail or SectionMail(section=case.section)
-            values = {
-                "number": str(case.number),
-                "subject": case.subject,
-                "section": case.section.name,
-                "name": router.parsed.from_name or router.parsed.from_email,
-            }
+            subject, body, html = ack_content(case, plan.section_mail, router.parsed)
             logs.append(AutoMessageLog(email=address, kind=OutboundMessage.Kind.ACK))
             rows.append(
                 case_services.outbound_build(
@@ -575,12 +569,13 @@ class _Batch:
                     by=None,
                     to=[address],
                     cc=[],
-                    subject=fill_template(template.ack_subject, values),
-                    body=fill_template(template.ack_body, values),
+                    subject=subject,
+                    body=body,
                     previous=plan.refs,
                     in_reply_to=router.parsed.message_id,
                 )
             )
+            rows[-1].body_html = html
         AutoMessageLog.objects.bulk_create(logs)
         return OutboundMessage.objects.bulk_create(rows)
 

@@ -52,6 +52,15 @@ class SectionMail(models.Model):
         ),
         help_text="Placeholders: {number}, {subject}, {section}, {name}.",
     )
+    ack_template = models.ForeignKey(
+        "automation.EmailTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A named email template for the acknowledgement, in the customer's "
+        "language; when set, it replaces the subject and text above.",
+    )
     notify = models.BooleanField(
         "notify staff",
         default=True,

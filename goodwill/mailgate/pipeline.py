@@ -281,6 +281,7 @@ def auto_mail_queue(
     subject: str,
     body: str,
     in_reply_to: str = "",
+    body_html: str = "",
 ) -> OutboundMessage | None:
     """Queue an automatic message to those of *to* that may receive one."""
     recipients = [a for a in dict.fromkeys(x.lower() for x in to if x) if auto_mail_allowed(a)]
@@ -288,7 +289,13 @@ def auto_mail_queue(
         return None
     AutoMessageLog.objects.bulk_create(AutoMessageLog(email=a, kind=kind) for a in recipients)
     return case_services.case_mail_queue(
-        case=case, kind=kind, to=recipients, subject=subject, body=body, in_reply_to=in_reply_to
+        case=case,
+        kind=kind,
+        to=recipients,
+        subject=subject,
+        body=body,
+        in_reply_to=in_reply_to,
+        body_html=body_html,
     )
 
 
@@ -690,19 +697,14 @@ class _Router:
             return
         if is_own_address(self.parsed.from_email, self.own):
             return
-        row = settings_row or SectionMail(section=case.section)
-        values = {
-            "number": str(case.number),
-            "subject": case.subject,
-            "section": case.section.name,
-            "name": self.parsed.from_name or self.parsed.from_email,
-        }
+        subject, body, html = ack_content(case, settings_row, self.parsed)
         auto_mail_queue(
             case=case,
             kind=OutboundMessage.Kind.ACK,
             to=[case.requester_email],
-            subject=fill_template(row.ack_subject, values),
-            body=fill_template(row.ack_body, values),
+            subject=subject,
+            body=body,
+            body_html=html,
             in_reply_to=self.parsed.message_id,
         )
 
@@ -967,6 +969,31 @@ def notify_note(*, case_id: int, entry_id: int, by_id: int | None) -> OutboundMe
         body=f"{who} added an internal note on {case.reference} ({case.subject}):\n\n"
         f"{entry.body[:5000]}\n\n{link}\n\nThis note is internal: do not forward it.",
     )
+
+
+def ack_content(case: Case, row: SectionMail | None, parsed: ParsedMessage) -> tuple[str, str, str]:
+    """(subject, text, HTML) of a new case's acknowledgement: the section's
+    email template in the partner's language, else its own subject and text."""
+    if row is not None and row.ack_template_id is not None:
+        from goodwill.automation.actions import template_for
+        from goodwill.automation.rendering import case_context, template_render
+
+        template = template_for(row.ack_template.code, case)  # type: ignore[union-attr]
+        context = case_context(case)
+        html = template_render(template.body_html, context, html=True) if template.body_html else ""
+        return (
+            " ".join(template_render(template.subject, context).split())[:250],
+            template_render(template.body_text, context),
+            html,
+        )
+    row = row or SectionMail(section=case.section)
+    values = {
+        "number": str(case.number),
+        "subject": case.subject,
+        "section": case.section.name,
+        "name": parsed.from_name or parsed.from_email,
+    }
+    return fill_template(row.ack_subject, values), fill_template(row.ack_body, values), ""
 
 
 _PLACEHOLDER = re.compile(r"\{(number|subject|section|name)\}")

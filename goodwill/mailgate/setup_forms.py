@@ -8,6 +8,7 @@ from typing import Any, cast
 from django import forms
 from django.db.models import Q
 
+from goodwill.automation.models import EmailTemplate
 from goodwill.cases.models import CaseType, Section
 from goodwill.mailgate.models import Mailbox, SectionMail
 from goodwill.mailgate.setup_services import MIN_INTERVAL, PLACEHOLDER_HELP, simulate_addresses
@@ -120,6 +121,14 @@ class SectionMailForm(forms.Form):
         label="Acknowledgement text",
         help_text=PLACEHOLDER_HELP,
     )
+    ack_template = forms.ModelChoiceField(
+        queryset=EmailTemplate.objects.filter(language=""),
+        required=False,
+        empty_label="(the subject and text above)",
+        label="Or an email template",
+        help_text="A template from Automation → Email templates, sent in the "
+        "customer's language when it has a translation.",
+    )
     notify = forms.BooleanField(
         required=False,
         label="Notify staff",
@@ -152,6 +161,7 @@ class SectionMailForm(forms.Form):
             "acknowledge": row.acknowledge,
             "ack_subject": row.ack_subject,
             "ack_body": row.ack_body,
+            "ack_template": row.ack_template_id,
             "notify": row.notify,
             "relay": row.relay,
             "create_contacts": row.create_contacts,

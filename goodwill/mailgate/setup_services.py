@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from goodwill.automation.models import EmailTemplate
 from goodwill.cases.models import CaseType, Section
 from goodwill.lib.emailaddr import email_normalise
 from goodwill.lib.ids import is_valid_id
@@ -351,6 +352,7 @@ _SECTION_MAIL_CLEANERS: dict[str, Callable[[Any], Any]] = {
     "ack_body": lambda v: _clean_template(
         v, label="acknowledgement text", max_length=20_000, one_line=False
     ),
+    "ack_template": lambda v: _instance(v, EmailTemplate, "email template"),
     "notify": _bool,
     "relay": _bool,
     "create_contacts": _bool,
