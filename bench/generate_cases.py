@@ -39,6 +39,7 @@ from typing import Any, TextIO
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED
 
 from bench.bulk import (
     PostgresSink,
@@ -89,7 +90,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "cases_outboundmessage": (
         "id", "case_id", "entry_id", "message_id", "in_reply_to", "references", "from_email",
         "reply_to", "to", "cc", "subject", "body_text", "status", "attempts", "last_error",
-        "created_by_id", "created_at", "sent_at",
+        "created_by_id", "created_at", "sent_at", "kind", "next_attempt_at",
     ),
     "cases_watcher": ("id", "case_id", "user_id", "email", "created_at"),
     "cases_case_attendees": ("id", "case_id", "partner_id"),
@@ -1255,7 +1256,7 @@ class _Generator:
                 first[-1] if first else "", " ".join(first),
                 f"{section.name} <{section.email}>", f"{local}+c{number}@{domain}",
                 json.dumps([requester_email]), "[]", tagged, body, "sent", 1, "", author,
-                self.ts(when), self.ts(when + 5),
+                self.ts(when), self.ts(when + 5), "reply", self.ts(when),
             )
         )  # fmt: skip
         previous.append(message_id)
@@ -1285,7 +1286,7 @@ def _check_columns() -> None:
         missing = [
             str(f.column)
             for f in model._meta.concrete_fields
-            if f.column not in known and not f.null
+            if f.column not in known and not f.null and f.db_default is NOT_PROVIDED
         ]
         if missing:
             raise RuntimeError(

@@ -40,7 +40,7 @@ def _lifecycle(event: events.Event) -> None:
         if case is not None:
             sla.sla_first_response(case)
     if timed.time_rules():
-        timed.schedule_refresh([int(case_id)])
+        timed.schedule_touch(int(case_id))
 
 
 def sla_due() -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -23,6 +24,18 @@ from goodwill.cases.models import ACTIVE_STATES, Case
 
 CLAIM_MINUTES = 10
 BATCH = 500
+# While time_rules_fire runs, the cases its actions touch are refreshed once at
+# its end rather than after every action.
+_deferred: ContextVar[set[int] | None] = ContextVar("schedule_deferred", default=None)
+
+
+def schedule_touch(case_id: int) -> None:
+    """A case changed: refresh its schedule now, or at the end of the firing batch."""
+    deferred = _deferred.get()
+    if deferred is not None:
+        deferred.add(case_id)
+    else:
+        schedule_refresh([case_id])
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -141,6 +154,18 @@ def time_rules_fire(case_ids: Sequence[int]) -> int:
     rules = time_rules()
     now = timezone.now()
     count = 0
+    touched: set[int] = set()
+    token = _deferred.set(touched)
+    try:
+        count = _fire_all(rules, case_ids, now)
+    finally:
+        _deferred.reset(token)
+    schedule_refresh({*case_ids, *touched})
+    return count
+
+
+def _fire_all(rules: list[Rule], case_ids: Sequence[int], now: datetime) -> int:
+    count = 0
     cases = Case.objects.filter(pk__in=case_ids, state__in=ACTIVE_STATES)
     slas = {s.case_id: s for s in CaseSla.objects.filter(case_id__in=case_ids)}
     for case in cases:
@@ -164,7 +189,6 @@ def time_rules_fire(case_ids: Sequence[int]) -> int:
                     if r.matched
                 ]
             )
-    schedule_refresh(case_ids)
     return count
 
 

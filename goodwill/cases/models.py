@@ -494,7 +494,7 @@ class OutboundMessage(models.Model):
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, default="", db_default="")
     attachments: models.ManyToManyField[Attachment, Any] = models.ManyToManyField(
         "Attachment", blank=True, related_name="+"
     )

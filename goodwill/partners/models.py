@@ -308,7 +308,11 @@ class TimelineEntry(models.Model):
     body = models.TextField(blank=True)
     changes = models.JSONField(default=list, blank=True)
     via = models.CharField(
-        max_length=150, blank=True, help_text="What acted when no user did, e.g. a rule."
+        max_length=150,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="What acted when no user did, e.g. a rule.",
     )
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL

@@ -13,7 +13,11 @@ class Migration(migrations.Migration):
             model_name="timelineentry",
             name="via",
             field=models.CharField(
-                blank=True, help_text="What acted when no user did, e.g. a rule.", max_length=150
+                blank=True,
+                db_default="",
+                default="",
+                help_text="What acted when no user did, e.g. a rule.",
+                max_length=150,
             ),
         ),
     ]

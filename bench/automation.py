@@ -1,0 +1,232 @@
+"""Automation: what rules cost when a case is created, and how fast a scheduler
+tick fires the time rules that are due.
+
+    python -m bench.automation --database sqlite                 # 20,000 cases
+    python -m bench.automation --database postgres --cases 1000000
+
+1. **Rules on create:** the median time to create a case (``case_create`` and
+   the events it emits, as in a request) with no rules, then with 50 active
+   rules on the "created" trigger whose conditions do not hold (the cost of
+   evaluating and logging them), then with 5 of the 50 matching and setting the
+   priority. Target: 50 rules add under 5 ms to the median.
+2. **Scheduler tick:** every open case has a schedule row; a tenth are due
+   (``--due``). One time rule ("1 hour after creation: set the priority") is
+   active. The tick claims the due cases through the ``next_due_at`` index and
+   the worker fires them in batches of 500, as ``goodwill scheduler`` and the
+   tasks do, for ``--seconds`` seconds. It prints due cases fired per second
+   and the plan of the claim query. Target: 1,000 due cases/s on PostgreSQL.
+
+The data are the benchmark generator's (10,000 partners, then ``--cases``
+cases) in a database of their own: ``goodwill_bench_automation`` on
+PostgreSQL or ``var/bench-automation.sqlite3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from bench.common import PG_HOST, PG_PORT, PG_USER, ensure_pg_database
+
+DB_NAME = "goodwill_bench_automation"
+
+
+def _setup(database: str) -> str:
+    if database == "sqlite":
+        url = "sqlite:///var/bench-automation.sqlite3"
+    else:
+        ensure_pg_database(DB_NAME)
+        url = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{DB_NAME}"
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="goodwill.settings",
+        DEBUG="0",
+        ALLOWED_HOSTS="testserver,localhost",
+        EMAIL_URL="dummy:",
+        LOG_LEVEL="ERROR",
+    )
+    warnings.filterwarnings("ignore", message="No directory at")
+    import django
+
+    django.setup()
+    return url
+
+
+def _load(cases: int) -> None:
+    from django.core.management import call_command
+
+    from bench.generate import generate
+    from bench.generate_cases import generate_cases
+    from goodwill.cases.models import Case
+    from goodwill.partners.models import Partner
+
+    call_command("migrate", verbosity=0, interactive=False)
+    if Partner.objects.count() != 10_000:
+        generate(size=10_000)
+    if Case.objects.count() < cases:
+        report = generate_cases(cases=cases, entries=cases * 3 + 1000)
+        print(f"Loaded {cases:,} cases in {report.seconds:.0f} s")
+
+
+def _clear_automation() -> None:
+    from goodwill.automation import engine
+    from goodwill.automation.models import CaseSchedule, CaseSla, Rule, RuleFiring, RuleLog
+
+    for model in (RuleFiring, RuleLog, CaseSchedule, CaseSla, Rule):
+        model.objects.all().delete()
+    engine.rules_clear()
+
+
+def _create_median(count: int, section: Any, case_type: Any) -> float:
+    from goodwill.cases.services import case_create
+
+    times = []
+    for n in range(count):
+        started = time.perf_counter()
+        case_create(
+            by=None,
+            values={
+                "case_type": case_type,
+                "section": section,
+                "subject": f"Benchmark case {n}: the pump leaks",
+                "requester_email": f"bench{n}@customer.example",
+            },
+        )
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def rules_on_create(count: int) -> None:
+    from goodwill.automation.services import rule_save
+    from goodwill.cases.models import CaseType, Section
+
+    _clear_automation()
+    section = Section.objects.order_by("id").first()
+    case_type = CaseType.objects.get(code="helpdesk")
+    _create_median(20, section, case_type)  # warm up
+    bare = _create_median(count, section, case_type)
+    for n in range(50):
+        rule_save(
+            rule=None,
+            by=None,  # type: ignore[arg-type]
+            values={
+                "name": f"Rule {n}",
+                "sequence": n,
+                "trigger": "created",
+                "conditions": {
+                    "pattern": f"keyword{n}",
+                    "priority_min": 1,
+                    "priority_max": 4,
+                    "channels": ["email", "phone", "web"] if n % 2 else [],
+                },
+                "actions": [{"type": "set_priority", "value": 2}],
+            },
+        )
+    failing = _create_median(count, section, case_type)
+    from goodwill.automation.models import Rule
+
+    for rule in Rule.objects.order_by("sequence")[:5]:
+        rule_save(rule=rule, by=None, values={"conditions": {"pattern": "pump"}})  # type: ignore[arg-type]
+    matching = _create_median(count, section, case_type)
+    print("Rules on create (median of", count, "cases)")
+    print(f"  no rules                      {bare:7.2f} ms")
+    print(f"  50 rules, none matching       {failing:7.2f} ms   (+{failing - bare:.2f} ms)")
+    print(f"  50 rules, 5 matching          {matching:7.2f} ms   (+{matching - bare:.2f} ms)")
+    verdict = "OK" if failing - bare < 5 else "SLOW"
+    print(f"  verdict                       {verdict} (target: 50 rules add < 5 ms)")
+
+
+def tick(due_share: float, seconds: float) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from goodwill.automation import timed
+    from goodwill.automation.models import CaseSchedule, Rule
+    from goodwill.automation.services import rule_save
+    from goodwill.cases.models import ACTIVE_STATES, Case
+
+    _clear_automation()
+    rule_save(
+        rule=None,
+        by=None,  # type: ignore[arg-type]
+        values={
+            "name": "An hour after creation",
+            "trigger": "time",
+            "time_amount": 1,
+            "time_unit": "hours",
+            "time_base": "created",
+            "actions": [{"type": "set_priority", "value": 1}],
+        },
+    )
+    now = timezone.now()
+    # Every open case is scheduled; the due ones are due since the last hour.
+    open_ids = list(
+        Case.objects.filter(state__in=ACTIVE_STATES).order_by("pk").values_list("pk", flat=True)
+    )
+    step = max(1, round(1 / due_share))
+    Case.objects.filter(pk__in=open_ids[::step]).update(created_at=now - timedelta(hours=2))
+    Case.objects.filter(state__in=ACTIVE_STATES).exclude(pk__in=open_ids[::step]).update(
+        created_at=now
+    )
+    started = time.perf_counter()
+    rows = [
+        CaseSchedule(
+            case_id=pk,
+            next_due_at=now - timedelta(hours=1) if n % step == 0 else now + timedelta(hours=1),
+        )
+        for n, pk in enumerate(open_ids)
+    ]
+    CaseSchedule.objects.bulk_create(rows, batch_size=5000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE automation_caseschedule")
+    due = CaseSchedule.objects.filter(next_due_at__lte=now).count()
+    print()
+    print(
+        f"Scheduler tick: {len(open_ids):,} open cases scheduled, {due:,} due "
+        f"(schedule rows written in {time.perf_counter() - started:.0f} s)"
+    )
+    claim = CaseSchedule.objects.filter(next_due_at__lte=now).order_by("next_due_at")[:5000]
+    print("  plan of the claim query:")
+    for line in claim.values_list("case_id", flat=True).explain().splitlines():
+        print(f"    {line}")
+    fired = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        ids = timed.schedule_claim()
+        if not ids:
+            break
+        for start in range(0, len(ids), timed.BATCH):
+            fired += timed.time_rules_fire(ids[start : start + timed.BATCH])
+            if time.perf_counter() - started >= seconds:
+                break
+    took = time.perf_counter() - started
+    rate = fired / took if took else 0.0
+    print(f"  fired {fired:,} due cases in {took:.1f} s: {rate:,.0f} cases/s (target >= 1,000)")
+    recorded = Rule.objects.get().fire_count
+    if recorded != fired:
+        raise SystemExit(f"The rule records {recorded} firings, the tick counted {fired}.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--due", type=float, default=0.1, help="share of open cases due")
+    parser.add_argument("--create-count", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long the tick runs")
+    args = parser.parse_args()
+    url = _setup(args.database)
+    print(f"Automation benchmark on {args.database} ({url.rsplit('/', 1)[-1]})")
+    _load(args.cases)
+    rules_on_create(args.create_count)
+    tick(args.due, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
