@@ -27,6 +27,12 @@ def test_demo_load_only_twice_reuses_the_data(capsys: pytest.CaptureFixture[str]
     count = Partner.objects.count()
     assert 750 <= count <= 850
     assert User.objects.get(username="bob").groups.get().name == Role.AGENT
+    # Automation: an SLA for Support, templates, and rules that validate.
+    from goodwill.automation.models import Rule, SlaPolicy
+
+    assert SlaPolicy.objects.filter(section__code="SUPPORT").exists()
+    assert Rule.objects.count() == 4
     call_command("demo", "--load-only")
     assert "reusing it" in capsys.readouterr().out
     assert Partner.objects.count() == count
+    assert Rule.objects.count() == 4

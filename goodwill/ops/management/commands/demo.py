@@ -58,6 +58,7 @@ class Command(BaseCommand):
         self.serve(host=host, port=port)
 
     def load(self, *, seed: int) -> bool:
+        from goodwill.automation.demo import demo_automation_load, demo_automation_present
         from goodwill.cases.demo import demo_cases_load, demo_cases_present
         from goodwill.mailgate.demo import demo_mail_load, demo_mail_present
         from goodwill.partners.demo import demo_partners_load, demo_partners_present
@@ -73,6 +74,9 @@ class Command(BaseCommand):
                 loaded = True
             if not demo_mail_present():
                 demo_mail_load(users=users)
+                loaded = True
+            if not demo_automation_present():
+                demo_automation_load(users=users)
                 loaded = True
         return loaded
 
