@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -79,3 +80,48 @@ def install() -> None:
     schedule.every(60, "automation.sla", sla_due)
     schedule.every(60, "automation.webhooks", webhooks.webhooks_due)
     schedule.every(3600, "automation.rule_log_purge", rule_log_purge)
+    from goodwill.cases import views as case_views
+
+    panel = ("automation/_case_sla.html", _sla_panel)
+    if not any(p[0] == panel[0] for p in case_views.CASE_PANELS):
+        case_views.CASE_PANELS.append(panel)
+
+
+def _sla_panel(case: Any) -> dict[str, Any] | None:
+    """The SLA clocks for the case page: due times, business time left, status."""
+    from goodwill.automation.models import CaseSla, SlaStatus
+    from goodwill.automation.sla import calendar_of
+
+    row = CaseSla.objects.select_related("policy__calendar").filter(case=case).first()
+    if row is None:
+        return None
+    calendar = calendar_of(row.policy.calendar if row.policy else None)
+    now = row.paused_at or timezone.now()
+    clocks = []
+    for label, due, done, status in (
+        (
+            "First response",
+            row.first_response_due,
+            row.first_response_at,
+            row.first_response_status,
+        ),
+        ("Resolution", row.resolution_due, row.resolved_at, row.resolution_status),
+    ):
+        if due is None:
+            continue
+        left = ""
+        if done is None and due > now:
+            remaining = calendar.between(now, due) if calendar else due - now
+            hours, rest = divmod(int(remaining.total_seconds()), 3600)
+            left = f"{hours} h {rest // 60:02d} min"
+        clocks.append(
+            {
+                "label": label,
+                "due": due,
+                "done": done,
+                "left": left,
+                "status": status,
+                "status_label": SlaStatus(status).label if status else "",
+            }
+        )
+    return {"sla": row, "clocks": clocks}

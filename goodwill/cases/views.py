@@ -10,6 +10,7 @@ JavaScript the same forms post normally and redirect back.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -284,6 +285,20 @@ def case_edit(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
 # Detail, timeline and the actions on a case
 
 
+# Panels other apps add to the case page (automation's SLA clocks): a template
+# and a function giving its context for a case, or None to show nothing.
+CASE_PANELS: list[tuple[str, Callable[[Case], dict[str, Any] | None]]] = []
+
+
+def _panels(case: Case) -> list[tuple[str, dict[str, Any]]]:
+    shown = []
+    for template, context_for in CASE_PANELS:
+        context = context_for(case)
+        if context is not None:
+            shown.append((template, context))
+    return shown
+
+
 def _case_context(request: AuthenticatedHttpRequest, case: Case) -> dict[str, Any]:
     user = request.user
     can_change = can_case(user, "change") and not case.final and not case.merged_into_id
@@ -322,6 +337,7 @@ def _case_context(request: AuthenticatedHttpRequest, case: Case) -> dict[str, An
         "watcher_form": WatcherForm(),
         "link_form": LinkForm(user=user, auto_id="id_link_%s"),
         "max_mb": _max_mb(),
+        "panels": _panels(case),
     }
 
 
