@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -80,8 +81,23 @@ def install() -> None:
     schedule.every(60, "automation.sla", sla_due)
     schedule.every(60, "automation.webhooks", webhooks.webhooks_due)
     schedule.every(3600, "automation.rule_log_purge", rule_log_purge)
-    from goodwill.cases import views as case_views
+    from django.db.models import Q
 
+    from goodwill.cases import selectors as case_selectors
+    from goodwill.cases import views as case_views
+    from goodwill.cases.models import ACTIVE_STATES
+
+    def sla_filter(status: str) -> Callable[[Any], Q]:
+        return lambda _user: Q(sla__status=status, state__in=ACTIVE_STATES)
+
+    for key, label, status in (
+        ("sla_at_risk", "SLA at risk", "at_risk"),
+        ("sla_breached", "SLA breached", "breached"),
+    ):
+        case_selectors.BUILTIN_FILTERS[key] = label
+        case_selectors.EXTRA_FILTERS[key] = sla_filter(status)
+    if "sla" not in case_selectors.LIST_RELATED:
+        case_selectors.LIST_RELATED.append("sla")
     panel = ("automation/_case_sla.html", _sla_panel)
     if not any(p[0] == panel[0] for p in case_views.CASE_PANELS):
         case_views.CASE_PANELS.append(panel)

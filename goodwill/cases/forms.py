@@ -3,7 +3,7 @@ services. No form saves a model."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -101,6 +101,11 @@ class CaseFilterForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Other apps add filters at start-up (automation: "SLA breached").
+        cast(forms.ChoiceField, self.fields["filter"]).choices = [
+            ("", "All visible"),
+            *BUILTIN_FILTERS.items(),
+        ]
         sections = self.fields["section"]
         assert isinstance(sections, forms.ChoiceField)  # noqa: S101 - declared above
         sections.choices = BLANK + [(s.pk, s.name) for s in visible_sections(user)]

@@ -99,7 +99,14 @@ def week_start(now: datetime.datetime | None = None) -> datetime.datetime:
     return monday.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+# Filters and list relations other apps add (automation: "SLA at risk").
+EXTRA_FILTERS: dict[str, Callable[[Any], Q]] = {}
+LIST_RELATED: list[str] = []
+
+
 def _builtin(key: str, user: Any) -> Q:
+    if key in EXTRA_FILTERS:
+        return EXTRA_FILTERS[key](user)
     now = timezone.now()
     active = Q(state__in=ACTIVE_STATES)
     if key == "my_open":
@@ -153,7 +160,9 @@ def case_queryset(user: Any, filters: CaseFilters) -> QuerySet[Case]:
         cases = cases.filter(responsible_id=filters.responsible)
     if filters.partner:
         cases = cases.filter(partner_id=filters.partner)
-    return cases.select_related("case_type", "section", "stage", "responsible", "partner")
+    return cases.select_related(
+        "case_type", "section", "stage", "responsible", "partner", *LIST_RELATED
+    )
 
 
 def case_list_page(*, user: Any, filters: CaseFilters, cursor: str | None) -> Page[Case]:

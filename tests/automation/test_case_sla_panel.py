@@ -44,3 +44,24 @@ def test_the_case_page_shows_the_clocks_and_a_case_without_policy_shows_none(
     assert "4 h 00 min of business time left" in page
     assert "On track" in page
     assert "Service level" not in plain
+
+
+def test_the_case_list_filters_and_marks_breached_cases(
+    maria_client: Client,
+    django_capture_on_commit_callbacks: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    from goodwill.automation.models import CaseSla, SlaStatus
+
+    support = SectionFactory(code="SUPPORT", name="Support")
+    SlaPolicy.objects.create(name="Fast", section=support, first_response_hours=Decimal(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        cases = [CaseFactory(section=support, state="open", subject=f"Case {n}") for n in range(12)]
+    CaseSla.objects.filter(case__in=cases[:3]).update(status=SlaStatus.BREACHED)
+    with django_assert_max_num_queries(15):
+        page = maria_client.get("/cases/?filter=sla_breached").content.decode()
+    assert page.count("SLA breached") >= 3
+    assert "Case 0" in page
+    assert "Case 11" not in page
+    everything = maria_client.get("/cases/?filter=all").content.decode()
+    assert everything.count("sla-badge sla-breached") == 3
