@@ -160,14 +160,20 @@ class Result:
     errors: list[str] = field(default_factory=list)
 
     def as_log(self) -> dict[str, Any]:
-        return {
+        """The log's record of this rule (empty parts left out: a log row holds
+        every candidate rule of an event, so it stays small)."""
+        row: dict[str, Any] = {
             "rule": self.rule.pk,
             "name": self.rule.name,
             "matched": self.matched,
-            "failed": self.failed,
-            "actions": self.done,
-            "errors": self.errors,
         }
+        if self.failed:
+            row["failed"] = self.failed
+        if self.done:
+            row["actions"] = self.done
+        if self.errors:
+            row["errors"] = self.errors
+        return row
 
 
 def rules_run(
