@@ -222,7 +222,13 @@ def _case(case_id: int) -> Case | None:
 
 def _fire(rule: Rule, case: Case, result: Result) -> None:
     with acting_as(f"Rule '{rule.name}'"):
-        for action in rule.actions:
+        for number, action in enumerate(rule.actions):
+            if number:
+                # The next action sees what the previous one changed.
+                refreshed = _case(case.pk)
+                if refreshed is None:
+                    return
+                case = refreshed
             label = actions.describe(action)
             try:
                 with transaction.atomic():
@@ -233,10 +239,6 @@ def _fire(rule: Rule, case: Case, result: Result) -> None:
             except Exception as exc:
                 logger.exception("rule %s action %s failed", rule.pk, action.get("type"))
                 result.errors.append(f"{label}: {type(exc).__name__}: {exc}")
-            refreshed = _case(case.pk)
-            if refreshed is None:
-                return
-            case = refreshed
     Rule.objects.filter(pk=rule.pk).update(
         fire_count=F("fire_count") + 1, last_fired_at=timezone.now()
     )

@@ -293,10 +293,21 @@ def _clean_values(case: Case, values: Mapping[str, Any]) -> dict[str, Any]:
         for name, value in values.items()
         if isinstance(value, models.Model) and not value._state.adding and value.pk is not None
     ]
+    # A relation of a saved case that this change leaves alone was valid when
+    # stored (and the constraint keeps it so): no existence query for it either.
+    kept = (
+        [
+            field.name
+            for field in Case._meta.concrete_fields
+            if field.is_relation and field.name not in values
+        ]
+        if case.pk is not None
+        else []
+    )
     errors: dict[str, list[str]] = {}
     try:
         case.full_clean(
-            exclude=["number", "search_text", "message_count", *M2M_FIELDS, *loaded],
+            exclude=["number", "search_text", "message_count", *M2M_FIELDS, *loaded, *kept],
             validate_unique=False,
             validate_constraints=False,
         )
