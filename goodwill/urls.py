@@ -14,6 +14,7 @@ urlpatterns = [
     path("mail/setup/", include("goodwill.mailgate.setup_urls")),
     path("mail/", include("goodwill.mailgate.urls")),
     path("mail/", include("goodwill.mailgate.outbox_urls")),
+    path("automation/", include("goodwill.automation.urls")),
     path("api/", include("goodwill.api.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", sitepages.favicon),

@@ -241,3 +241,22 @@ def sla_policy_save(*, policy: SlaPolicy | None, by: User, values: Mapping[str, 
         raise ValidationError(errors)
     policy.save()
     return policy
+
+
+@transaction.atomic
+def rule_delete(*, rule: Rule, by: User) -> None:
+    """Delete a rule; its webhook deliveries keep their rows, without it."""
+    rule.delete()
+
+
+@transaction.atomic
+def template_delete(*, template: EmailTemplate, by: User) -> None:
+    """Delete a template (rules name templates by code: their email action then
+    reports the missing template in the rule log)."""
+    template.delete()
+
+
+@transaction.atomic
+def sla_policy_delete(*, policy: SlaPolicy, by: User) -> None:
+    """Delete a policy; the cases it applied to keep their clocks, without it."""
+    policy.delete()
