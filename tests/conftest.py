@@ -113,3 +113,14 @@ def _fresh_mail_config() -> None:
     from goodwill.mailgate.pipeline import config_clear
 
     config_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_automation_caches() -> None:
+    """Rules and SLA policies are cached per process too; a test's rolled-back
+    rules must not fire in the next test."""
+    from goodwill.automation.engine import rules_clear
+    from goodwill.automation.sla import policies_clear
+
+    rules_clear()
+    policies_clear()

@@ -396,3 +396,9 @@ def install() -> None:
         events.subscribe(name)(on_event)
     post_save.connect(rules_clear, sender=Rule, dispatch_uid="automation-rules-save")
     post_delete.connect(rules_clear, sender=Rule, dispatch_uid="automation-rules-delete")
+    from goodwill.automation.models import BusinessCalendar, SlaPolicy
+    from goodwill.automation.sla import policies_clear
+
+    for model in (SlaPolicy, BusinessCalendar):
+        post_save.connect(policies_clear, sender=model, dispatch_uid=f"automation-sla-{model}")
+        post_delete.connect(policies_clear, sender=model, dispatch_uid=f"automation-sla-d-{model}")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from time import monotonic
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -55,9 +57,28 @@ def _between(calendar: Calendar | None, start: datetime, end: datetime) -> timed
     return calendar.between(start, end) if calendar else end - start
 
 
+POLICIES_TTL = 30.0
+_policies: tuple[float, list[SlaPolicy]] | None = None
+
+
+def policies_clear(**_kwargs: Any) -> None:
+    global _policies
+    _policies = None
+
+
+def active_policies() -> list[SlaPolicy]:
+    """The active policies in order, read once per POLICIES_TTL seconds per
+    process (and again at once when one is saved here)."""
+    global _policies
+    if _policies is None or monotonic() - _policies[0] > POLICIES_TTL:
+        rows = list(SlaPolicy.objects.filter(active=True).select_related("calendar"))
+        _policies = (monotonic(), rows)
+    return _policies[1]
+
+
 def policy_for(case: Case) -> SlaPolicy | None:
     categories: set[int] | None = None
-    for policy in SlaPolicy.objects.filter(active=True).select_related("calendar"):
+    for policy in active_policies():
         if policy.section_id and policy.section_id != case.section_id:
             continue
         if policy.case_type_id and policy.case_type_id != case.case_type_id:
@@ -103,8 +124,11 @@ def sla_reapply(case: Case) -> CaseSla | None:
     """After a change of section, type or priority: the policy that now
     applies, its due times counted from the case's start (what was already
     met or breached stays so). No policy any more: no clocks."""
-    current = CaseSla.objects.select_related("policy").filter(case=case).first()
     policy = policy_for(case)
+    if policy is None and not active_policies():
+        # No policy at all: nothing to start, and clocks of a removed policy stay.
+        return None
+    current = CaseSla.objects.select_related("policy").filter(case=case).first()
     if current is None:
         return sla_start(case) if policy is not None else None
     if policy is None:
