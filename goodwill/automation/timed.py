@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from goodwill.automation.engine import Happening, active_rules, rules_run
-from goodwill.automation.models import CaseSchedule, CaseSla, Rule, RuleFiring
+from goodwill.automation.engine import Happening, active_rules, condition_failed, rules_run
+from goodwill.automation.models import CaseSchedule, CaseSla, Rule, RuleFiring, RuleLog
 from goodwill.cases.models import ACTIVE_STATES, Case
+from goodwill.lib import events
 
 CLAIM_MINUTES = 10
 BATCH = 500
@@ -165,31 +166,75 @@ def time_rules_fire(case_ids: Sequence[int]) -> int:
 
 
 def _fire_all(rules: list[Rule], case_ids: Sequence[int], now: datetime) -> int:
-    count = 0
-    cases = Case.objects.filter(pk__in=case_ids, state__in=ACTIVE_STATES)
+    """Record every due firing of the batch at once, evaluate the conditions
+    on cases loaded once, log the misses in one insert, and run the rules
+    that match one case at a time (their actions go through the services)."""
+    cases = list(
+        Case.objects.select_related("section", "case_type", "partner", "responsible").filter(
+            pk__in=case_ids, state__in=ACTIVE_STATES
+        )
+    )
     slas = {s.case_id: s for s in CaseSla.objects.filter(case_id__in=case_ids)}
+    due_now: list[tuple[Rule, Case, str]] = []
     for case in cases:
         for rule in rules:
             if not _in_scope(rule, case):
                 continue
             found = due(rule, case, slas.get(case.pk))
-            if found is None or found[1] > now:
-                continue
-            key = found[0]
-            try:
-                with transaction.atomic():
-                    RuleFiring.objects.create(rule=rule, case=case, key=key)
-            except IntegrityError:
-                continue  # fired before
-            happening = Happening(Rule.Trigger.TIME, f"time: {rule.name}", key=key)
-            count += len(
-                [
-                    r
-                    for r in rules_run(case_id=case.pk, happening=happening, only=[rule])
-                    if r.matched
-                ]
+            if found is not None and found[1] <= now:
+                due_now.append((rule, case, found[0]))
+    if not due_now:
+        return 0
+    fired = set(
+        RuleFiring.objects.filter(case__in=cases, rule__in=rules).values_list(
+            "rule_id", "case_id", "key"
+        )
+    )
+    fresh = [(r, c, k) for r, c, k in due_now if (r.pk, c.pk, k) not in fired]
+    fresh = _record(fresh)
+    count = 0
+    misses: list[RuleLog] = []
+    for rule, case, key in fresh:
+        happening = Happening(Rule.Trigger.TIME, f"time: {rule.name}", key=key)
+        failed = condition_failed(rule, case, happening)
+        if failed:
+            misses.append(
+                RuleLog(
+                    case=case,
+                    event=happening.event,
+                    depth=events.depth(),
+                    results=[
+                        {"rule": rule.pk, "name": rule.name, "matched": False, "failed": failed}
+                    ],
+                )
             )
+            continue
+        results = rules_run(case_id=case.pk, happening=happening, only=[rule])
+        count += sum(1 for r in results if r.matched)
+    RuleLog.objects.bulk_create(misses)
     return count
+
+
+def _record(due_now: list[tuple[Rule, Case, str]]) -> list[tuple[Rule, Case, str]]:
+    """Record the firings; returns those this call recorded (another worker
+    may have taken some in the meantime: the unique constraint decides)."""
+    try:
+        with transaction.atomic():
+            RuleFiring.objects.bulk_create(
+                RuleFiring(rule=rule, case=case, key=key) for rule, case, key in due_now
+            )
+        return due_now
+    except IntegrityError:
+        pass
+    recorded = []
+    for rule, case, key in due_now:
+        try:
+            with transaction.atomic():
+                RuleFiring.objects.create(rule=rule, case=case, key=key)
+        except IntegrityError:
+            continue  # fired by another worker
+        recorded.append((rule, case, key))
+    return recorded
 
 
 def time_rules_due() -> int:

@@ -324,3 +324,40 @@ def test_a_moved_deadline_is_a_new_due_time(
     case.refresh_from_db()
     assert case.priority == 1
     assert RuleFiring.objects.filter(case=case).count() == 2
+
+
+def test_due_cases_whose_conditions_fail_are_logged_in_one_go(
+    nudge: Rule,
+    support: Section,
+    agent: User,
+    django_capture_on_commit_callbacks: Run,
+    django_assert_max_num_queries: Any,
+) -> None:
+    from goodwill.automation.models import RuleLog
+
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        cases = [
+            create(support, django_capture_on_commit_callbacks, state="pending") for _ in range(3)
+        ]
+        more = [
+            create(support, django_capture_on_commit_callbacks, state="pending") for _ in range(20)
+        ]
+    with (
+        time_machine.travel(paris(2026, 11, 30, 12, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        with django_assert_max_num_queries(12) as few:
+            timed.time_rules_fire([c.pk for c in cases])
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            timed.time_rules_fire([c.pk for c in more])
+    assert [notes(c) for c in cases] == [0, 0, 0]  # the rule wants open cases
+    assert RuleFiring.objects.filter(rule=nudge).count() == 23
+    (log,) = RuleLog.objects.filter(case=cases[0])
+    assert log.results == [
+        {
+            "rule": nudge.pk,
+            "name": "Nudge",
+            "matched": False,
+            "failed": "the state is not one of those chosen",
+        }
+    ]
