@@ -184,12 +184,22 @@ def _recipients(case: Case, who: list[str], addresses: list[str]) -> list[str]:
     return list(dict.fromkeys(a.lower() for a in found if a))
 
 
+def _allowed(to: list[str]) -> list[str]:
+    allowed = case_services.auto_mail_recipients(to, kind=OutboundMessage.Kind.AUTO)
+    if not allowed:
+        raise ValidationError(
+            f"Not sent: {', '.join(to)} bounced before or had their automatic mail for this hour."
+        )
+    return allowed
+
+
 def _email(case: Case, action: dict[str, Any]) -> OutboundMessage | None:
     from goodwill.automation.rendering import case_context, template_render
 
     to = _recipients(case, action.get("to", []), action.get("addresses", []))
     if not to:
         raise ValidationError("Nobody to send it to: no such recipient on this case.")
+    to = _allowed(to)
     template = template_for(action["template"], case)
     context = case_context(case)
     files = list(Attachment.objects.filter(case=case)) if action.get("attachments") else []
@@ -215,6 +225,7 @@ def _remind(case: Case, who: str) -> None:
     if EmailTemplate.objects.filter(code="reminder").exists():
         _email(case, {"template": "reminder", "to": [who]})
         return
+    to = _allowed(to)
     from django.urls import reverse
 
     link = settings.SITE_URL + reverse("cases:detail", args=[case.number])

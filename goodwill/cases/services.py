@@ -1292,6 +1292,19 @@ def outbound_build(
     )
 
 
+# Filters on the recipients of automatic mail that other apps add (the email
+# gateway drops bouncing addresses and those over their hourly share).
+AUTO_MAIL_FILTERS: list[Callable[[list[str], str], list[str]]] = []
+
+
+def auto_mail_recipients(to: Sequence[str], *, kind: str) -> list[str]:
+    """Those of *to* that may get an automatic message of *kind* now."""
+    recipients = list(dict.fromkeys(a.lower() for a in to if a))
+    for keep in AUTO_MAIL_FILTERS:
+        recipients = keep(recipients, kind)
+    return recipients
+
+
 def case_mail_queue(
     *,
     case: Case,

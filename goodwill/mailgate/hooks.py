@@ -102,6 +102,17 @@ def _on_note_added(event: events.Event) -> None:
     )
 
 
+def _auto_mail_filter(recipients: list[str], kind: str) -> list[str]:
+    """Automatic mail from elsewhere (the rules) obeys the gateway's limits:
+    no bouncing address, at most MAILGATE_AUTO_PER_HOUR per address."""
+    from goodwill.mailgate.models import AutoMessageLog
+    from goodwill.mailgate.pipeline import auto_mail_allowed
+
+    allowed = [a for a in recipients if auto_mail_allowed(a)]
+    AutoMessageLog.objects.bulk_create(AutoMessageLog(email=a, kind=kind) for a in allowed)
+    return allowed
+
+
 def install() -> None:
     from goodwill.mailgate import outbound
 
@@ -110,6 +121,8 @@ def install() -> None:
     if _received_ids not in case_services.THREAD_SOURCES:
         case_services.THREAD_SOURCES.append(_received_ids)
     outbound.install()
+    if _auto_mail_filter not in case_services.AUTO_MAIL_FILTERS:
+        case_services.AUTO_MAIL_FILTERS.append(_auto_mail_filter)
     events.subscribe("case.note_added")(_on_note_added)
     from goodwill.partners import views as partner_views
     from goodwill.partners.permissions import can_partner

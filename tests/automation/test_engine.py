@@ -508,3 +508,47 @@ def test_the_dry_run_says_what_would_happen_and_changes_nothing(
     )
     assert not other.matched
     assert other.failed == "the state is not one of those chosen"
+
+
+def test_rule_email_skips_bouncing_addresses_and_says_so_in_the_log(
+    maria: User, support: Section, django_capture_on_commit_callbacks: Run
+) -> None:
+    from goodwill.mailgate.models import AutoMessageLog, Suppression
+
+    Suppression.objects.create(email="gone@customer.example", reason="550 user unknown")
+    template_save(
+        template=None,
+        by=maria,
+        values={"code": "hi", "name": "Hi", "subject": "Hi", "body_text": "Hello."},
+    )
+    make_rule(
+        maria,
+        trigger="created",
+        actions=[
+            {
+                "type": "email",
+                "template": "hi",
+                "to": ["requester"],
+                "addresses": ["audit@acme.example"],
+            }
+        ],
+    )
+    case = case_in(
+        support, django_capture_on_commit_callbacks, requester_email="gone@customer.example"
+    )
+    (mail,) = OutboundMessage.objects.filter(case=case)
+    assert mail.to == ["audit@acme.example"]
+    assert list(AutoMessageLog.objects.values_list("email", flat=True)) == ["audit@acme.example"]
+    make_rule(
+        maria,
+        name="Only the bouncer",
+        trigger="created",
+        actions=[{"type": "email", "template": "hi", "to": ["requester"]}],
+    )
+    other = case_in(
+        support, django_capture_on_commit_callbacks, requester_email="gone@customer.example"
+    )
+    result = next(
+        r for r in RuleLog.objects.get(case=other).results if r["name"] == "Only the bouncer"
+    )
+    assert "gone@customer.example bounced before" in result["errors"][0]
