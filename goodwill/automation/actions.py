@@ -193,25 +193,32 @@ def _allowed(to: list[str]) -> list[str]:
     return allowed
 
 
-def _email(case: Case, action: dict[str, Any]) -> OutboundMessage | None:
+def email_render(code: str, case: Case) -> tuple[str, str, str]:
+    """(subject on one line, text, HTML or "") of template *code* for *case*,
+    in the partner's language."""
     from goodwill.automation.rendering import case_context, template_render
 
+    template = template_for(code, case)
+    context = case_context(case)
+    html = template_render(template.body_html, context, html=True) if template.body_html else ""
+    subject = " ".join(template_render(template.subject, context).split())[:250]
+    return subject, template_render(template.body_text, context), html
+
+
+def _email(case: Case, action: dict[str, Any]) -> OutboundMessage | None:
     to = _recipients(case, action.get("to", []), action.get("addresses", []))
     if not to:
         raise ValidationError("Nobody to send it to: no such recipient on this case.")
     to = _allowed(to)
-    template = template_for(action["template"], case)
-    context = case_context(case)
+    subject, text, html = email_render(action["template"], case)
     files = list(Attachment.objects.filter(case=case)) if action.get("attachments") else []
     return case_services.case_mail_queue(
         case=case,
         kind=OutboundMessage.Kind.AUTO,
         to=to,
-        subject=template_render(template.subject, context).strip()[:250],
-        body=template_render(template.body_text, context),
-        body_html=template_render(template.body_html, context, html=True)
-        if template.body_html
-        else "",
+        subject=subject,
+        body=text,
+        body_html=html,
         attachments=files,
     )
 

@@ -100,21 +100,28 @@ def policy_for(case: Case) -> SlaPolicy | None:
     return None
 
 
+def _set_targets(sla: CaseSla, policy: SlaPolicy) -> None:
+    """The due and at-risk times of *policy*, counted from the clocks' start
+    (None for a target the policy does not set)."""
+    calendar = calendar_of(policy.calendar)
+    share = Decimal(policy.at_risk_percent) / 100
+    for hours, due, risk in (
+        (policy.first_response_hours, "first_response_due", "first_response_risk_at"),
+        (policy.resolution_hours, "resolution_due", "resolution_risk_at"),
+    ):
+        setattr(sla, due, _add(calendar, sla.started_at, hours) if hours is not None else None)
+        setattr(
+            sla, risk, _add(calendar, sla.started_at, hours * share) if hours is not None else None
+        )
+
+
 def sla_start(case: Case) -> CaseSla | None:
     """Give a new case its clocks (none when no policy applies)."""
     policy = policy_for(case)
     if policy is None:
         return None
-    calendar = calendar_of(policy.calendar)
-    start = case.created_at
-    sla = CaseSla(case=case, policy=policy, started_at=start)
-    share = Decimal(policy.at_risk_percent) / 100
-    if policy.first_response_hours is not None:
-        sla.first_response_due = _add(calendar, start, policy.first_response_hours)
-        sla.first_response_risk_at = _add(calendar, start, policy.first_response_hours * share)
-    if policy.resolution_hours is not None:
-        sla.resolution_due = _add(calendar, start, policy.resolution_hours)
-        sla.resolution_risk_at = _add(calendar, start, policy.resolution_hours * share)
+    sla = CaseSla(case=case, policy=policy, started_at=case.created_at)
+    _set_targets(sla, policy)
     _refresh(sla, timezone.now())
     sla.save()
     return sla
@@ -136,25 +143,8 @@ def sla_reapply(case: Case) -> CaseSla | None:
         return None
     if current.policy_id == policy.pk:
         return current
-    fresh = CaseSla(case=case, policy=policy, started_at=current.started_at)
-    calendar = calendar_of(policy.calendar)
-    share = Decimal(policy.at_risk_percent) / 100
-    if policy.first_response_hours is not None:
-        fresh.first_response_due = _add(calendar, fresh.started_at, policy.first_response_hours)
-        fresh.first_response_risk_at = _add(
-            calendar, fresh.started_at, policy.first_response_hours * share
-        )
-    if policy.resolution_hours is not None:
-        fresh.resolution_due = _add(calendar, fresh.started_at, policy.resolution_hours)
-        fresh.resolution_risk_at = _add(calendar, fresh.started_at, policy.resolution_hours * share)
     current.policy = policy
-    for name in (
-        "first_response_due",
-        "first_response_risk_at",
-        "resolution_due",
-        "resolution_risk_at",
-    ):
-        setattr(current, name, getattr(fresh, name))
+    _set_targets(current, policy)
     _emit(current, _refresh(current, timezone.now()))
     current.save()
     return current

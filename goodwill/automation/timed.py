@@ -18,7 +18,13 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from goodwill.automation.engine import Happening, active_rules, condition_failed, rules_run
+from goodwill.automation.engine import (
+    Happening,
+    Result,
+    active_rules,
+    condition_failed,
+    rules_run,
+)
 from goodwill.automation.models import CaseSchedule, CaseSla, Rule, RuleFiring, RuleLog
 from goodwill.cases.models import ACTIVE_STATES, Case
 from goodwill.lib import events
@@ -203,9 +209,7 @@ def _fire_all(rules: list[Rule], case_ids: Sequence[int], now: datetime) -> int:
                     case=case,
                     event=happening.event,
                     depth=events.depth(),
-                    results=[
-                        {"rule": rule.pk, "name": rule.name, "matched": False, "failed": failed}
-                    ],
+                    results=[Result(rule, matched=False, failed=failed).as_log()],
                 )
             )
             continue

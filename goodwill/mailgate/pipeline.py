@@ -975,17 +975,9 @@ def ack_content(case: Case, row: SectionMail | None, parsed: ParsedMessage) -> t
     """(subject, text, HTML) of a new case's acknowledgement: the section's
     email template in the partner's language, else its own subject and text."""
     if row is not None and row.ack_template_id is not None:
-        from goodwill.automation.actions import template_for
-        from goodwill.automation.rendering import case_context, template_render
+        from goodwill.automation.actions import email_render
 
-        template = template_for(row.ack_template.code, case)  # type: ignore[union-attr]
-        context = case_context(case)
-        html = template_render(template.body_html, context, html=True) if template.body_html else ""
-        return (
-            " ".join(template_render(template.subject, context).split())[:250],
-            template_render(template.body_text, context),
-            html,
-        )
+        return email_render(row.ack_template.code, case)  # type: ignore[union-attr]
     row = row or SectionMail(section=case.section)
     values = {
         "number": str(case.number),

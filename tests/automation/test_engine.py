@@ -7,7 +7,6 @@ the events their actions emit, recursively) when the block ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,13 +25,6 @@ from tests.factories import CaseFactory, PartnerFactory, SectionFactory, UserFac
 pytestmark = pytest.mark.django_db
 
 Run = Any  # the django_capture_on_commit_callbacks fixture
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rules() -> Iterator[None]:
-    engine.rules_clear()
-    yield
-    engine.rules_clear()
 
 
 @pytest.fixture

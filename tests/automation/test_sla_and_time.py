@@ -6,19 +6,19 @@ the worker's part (checking or firing) are called as the tasks call them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from goodwill.accounts.models import User
 from goodwill.accounts.roles import Role
-from goodwill.automation import engine, sla, timed
+from goodwill.automation import sla, timed
 from goodwill.automation.models import (
     BusinessCalendar,
     CaseSchedule,
@@ -42,13 +42,6 @@ Run = Any
 
 def paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rules() -> Iterator[None]:
-    engine.rules_clear()
-    yield
-    engine.rules_clear()
 
 
 @pytest.fixture
@@ -361,3 +354,56 @@ def test_due_cases_whose_conditions_fail_are_logged_in_one_go(
             "failed": "the state is not one of those chosen",
         }
     ]
+
+
+def test_saving_a_time_rule_schedules_the_cases_already_open(
+    maria: User, support: Section, django_capture_on_commit_callbacks: Run
+) -> None:
+    from goodwill.automation.tasks import schedule_rebuild_task
+
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        cases = [
+            create(support, django_capture_on_commit_callbacks, state="open") for _ in range(3)
+        ]
+        closed = create(support, django_capture_on_commit_callbacks, state="done")
+    assert not CaseSchedule.objects.exists()  # no time rule yet: nothing to schedule
+    with django_capture_on_commit_callbacks(execute=True):
+        rule_save(
+            rule=None,
+            by=maria,
+            values={
+                "name": "Day old",
+                "trigger": "time",
+                "time_amount": 1,
+                "time_unit": "days",
+                "time_base": "created",
+                "actions": [{"type": "note", "body": "A day old"}],
+            },
+        )
+    queued = DBTaskResult.objects.filter(task_path__endswith="schedule_rebuild_task")
+    assert queued.count() == 1
+    assert schedule_rebuild_task.call() == 3
+    assert {s.case_id: s.next_due_at for s in CaseSchedule.objects.all()} == {
+        c.pk: paris(2026, 12, 1, 9, 0) for c in cases
+    }
+    assert not CaseSchedule.objects.filter(case=closed).exists()
+
+
+def test_the_rule_log_is_purged_after_its_days(
+    support: Section, settings: Any, django_capture_on_commit_callbacks: Run
+) -> None:
+    from goodwill.automation.hooks import rule_log_purge
+    from goodwill.automation.models import RuleLog
+
+    settings.AUTOMATION_LOG_DAYS = 30
+    case = create(support, django_capture_on_commit_callbacks)
+    now = timezone.now()
+    old = RuleLog.objects.create(
+        case=case, event="case.created", created_at=now - timedelta(days=31)
+    )
+    kept = RuleLog.objects.create(
+        case=case, event="case.created", created_at=now - timedelta(days=29)
+    )
+    assert rule_log_purge() == 1
+    assert list(RuleLog.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not RuleLog.objects.filter(pk=old.pk).exists()
