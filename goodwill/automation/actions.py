@@ -128,7 +128,13 @@ def _watchers(case: Case, action: dict[str, Any]) -> None:
 
 
 def assignee(case: Case, method: str) -> User:
-    """The section member a round robin or a least-loaded assignment picks."""
+    """The person an assignment picks: the section's responsible, or the section
+    member a round robin or a least-loaded assignment picks."""
+    if method == "section_responsible":
+        chosen = case.section.responsible
+        if chosen is None or not chosen.is_active:
+            raise ValidationError(f"The section {case.section} has no active responsible person.")
+        return chosen
     members = [
         u for u in case.section.members.filter(is_active=True).order_by("id") if can_use_staff_ui(u)
     ]

@@ -81,6 +81,7 @@ STATE_ACTION_LABELS: dict[str, str] = {
 ASSIGN_METHODS: Choices = [
     ("round_robin", "Round robin (each member in turn)"),
     ("least_loaded", "Least loaded (fewest open cases)"),
+    ("section_responsible", "The section's responsible person"),
 ]
 RECIPIENT_LABELS: dict[str, str] = {
     "responsible": "The responsible",

@@ -33,6 +33,7 @@ ID_LISTS = ("sections", "categories", "case_types", "stages", "partners", "partn
 SLA_STATUSES = ("on_track", "at_risk", "breached", "met")
 STATE_ACTIONS = ("open", "pending", "close", "cancel", "reset")
 RECIPIENTS = ("responsible", "requester", "watchers")
+ASSIGN_METHODS = ("round_robin", "least_loaded", "section_responsible")
 
 ACTION_LABELS = {
     "set_state": "Set the state",
@@ -153,8 +154,8 @@ def _action_clean(action: Any) -> None:
     if kind == "add_watchers":
         _ids(action.get("users", []), "users")
         _emails(action.get("emails", []))
-    if kind == "assign" and action.get("method") not in ("round_robin", "least_loaded"):
-        raise ValidationError("the method must be round_robin or least_loaded.")
+    if kind == "assign" and action.get("method") not in ASSIGN_METHODS:
+        raise ValidationError(f"the method must be one of {', '.join(ASSIGN_METHODS)}.")
     if kind == "email":
         if not isinstance(action.get("template"), str) or not action["template"]:
             raise ValidationError("choose a template.")

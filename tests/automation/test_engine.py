@@ -346,6 +346,23 @@ def test_round_robin_takes_the_members_in_turn_and_least_loaded_the_idlest(
     assert case_in(support, django_capture_on_commit_callbacks).responsible == agents[1]
 
 
+def test_assigning_to_the_section_responsible_needs_an_active_one(
+    maria: User, support: Section, agents: list[User], django_capture_on_commit_callbacks: Run
+) -> None:
+    make_rule(
+        maria, trigger="created", actions=[{"type": "assign", "method": "section_responsible"}]
+    )
+    support.responsible = agents[2]
+    support.save(update_fields=["responsible"])
+    assert case_in(support, django_capture_on_commit_callbacks).responsible == agents[2]
+    agents[2].is_active = False
+    agents[2].save(update_fields=["is_active"])
+    case = case_in(support, django_capture_on_commit_callbacks)
+    assert case.responsible is None
+    log = RuleLog.objects.filter(case=case).latest("id")
+    assert "no active responsible" in str(log.results)
+
+
 def test_the_email_action_renders_the_template_in_the_partners_language(
     maria: User, support: Section, agents: list[User], django_capture_on_commit_callbacks: Run
 ) -> None:
