@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 
 from goodwill.accounts.models import User
 from goodwill.accounts.permissions import can_use_staff_ui
-from goodwill.automation.models import EmailTemplate, RoundRobin, Rule
+from goodwill.automation.models import CaseSla, EmailTemplate, RoundRobin, Rule
 from goodwill.automation.spec import ACTION_LABELS
 from goodwill.cases import services as case_services
 from goodwill.cases.models import (
@@ -29,6 +30,13 @@ from goodwill.cases.models import (
     Section,
     Stage,
     Watcher,
+)
+from goodwill.partners.models import TimelineEntry
+
+MESSAGE_KINDS = (
+    TimelineEntry.Kind.EMAIL_IN,
+    TimelineEntry.Kind.EMAIL_OUT,
+    TimelineEntry.Kind.NOTE,
 )
 
 
@@ -168,9 +176,48 @@ def template_for(code: str, case: Case) -> EmailTemplate:
 
 
 def _fill(text: str, case: Case) -> str:
-    from goodwill.automation.rendering import case_context, template_render
+    from goodwill.automation.rendering import template_render
 
-    return template_render(text, case_context(case))
+    return template_render(text, email_context(case))
+
+
+def message_of(entry: TimelineEntry) -> dict[str, Any]:
+    """The ``message`` placeholders of a timeline message or note: who wrote it
+    (a received mail's body starts "From <sender>"), its text, and whether it is
+    internal."""
+    body = entry.body
+    author = entry.author.display_name if entry.author is not None else ""
+    if entry.kind == TimelineEntry.Kind.EMAIL_IN and not author and body.startswith("From "):
+        first, _, rest = body.partition("\n\n")
+        author, body = first.removeprefix("From ").strip(), rest
+    return {
+        "author": author or entry.via,
+        "text": body,
+        "internal": entry.visibility == TimelineEntry.Visibility.INTERNAL,
+    }
+
+
+def email_context(case: Case, *, message: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template context of *case* with its SLA due times and *message*; by
+    default the case's latest public message (never an internal note, which a
+    rule could otherwise mail to the requester)."""
+    from goodwill.automation.rendering import case_context
+
+    sla = CaseSla.objects.filter(case=case).values("first_response_due", "resolution_due").first()
+    if message is None:
+        entry = (
+            TimelineEntry.objects.filter(
+                subject_type=ContentType.objects.get_for_model(Case),
+                subject_id=case.pk,
+                kind__in=MESSAGE_KINDS,
+                visibility=TimelineEntry.Visibility.PUBLIC,
+            )
+            .select_related("author")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        message = message_of(entry) if entry is not None else None
+    return case_context(case, sla=sla, message=message)
 
 
 def _recipients(case: Case, who: list[str], addresses: list[str]) -> list[str]:
@@ -199,13 +246,15 @@ def _allowed(to: list[str]) -> list[str]:
     return allowed
 
 
-def email_render(code: str, case: Case) -> tuple[str, str, str]:
+def email_render(
+    code: str, case: Case, *, message: dict[str, Any] | None = None
+) -> tuple[str, str, str]:
     """(subject on one line, text, HTML or "") of template *code* for *case*,
-    in the partner's language."""
-    from goodwill.automation.rendering import case_context, template_render
+    in the partner's language; *message* as for :func:`email_context`."""
+    from goodwill.automation.rendering import template_render
 
     template = template_for(code, case)
-    context = case_context(case)
+    context = email_context(case, message=message)
     html = template_render(template.body_html, context, html=True) if template.body_html else ""
     subject = " ".join(template_render(template.subject, context).split())[:250]
     return subject, template_render(template.body_text, context), html

@@ -86,6 +86,13 @@ PLACEHOLDERS: dict[str, str] = {
     "no service level applies).",
     "sla.resolution_due": "When the case must be resolved (a date and time; empty when "
     "no service level applies).",
+    "message.author": "Who wrote the message this mail is about: a person's name or "
+    "an email address (empty when there is none).",
+    "message.text": "The text of that message. The gateway's notifications and relays "
+    "give the message that just arrived (or the internal note); a rule's email gives "
+    "the case's latest message or note.",
+    "message.internal": "True when the message is an internal note (staff only): "
+    "{% if message.internal %}…{% endif %}.",
     "portal.link": "The address of the customer portal.",
     "site.name": "The name of this Goodwill site.",
 }
@@ -461,7 +468,12 @@ def _requester_name(case: Case) -> str:
     return email.split("@", 1)[0]
 
 
-def case_context(case: Case, *, sla: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def case_context(
+    case: Case,
+    *,
+    sla: Mapping[str, Any] | None = None,
+    message: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The template context of *case*, keyed like :data:`PLACEHOLDERS`.
 
     Plain nested dicts of strings, integers, aware datetimes and ``None`` only:
@@ -469,6 +481,7 @@ def case_context(case: Case, *, sla: Mapping[str, Any] | None = None) -> dict[st
     ``responsible`` are ``None`` when the case has none (their fields then render
     empty, and ``{% if partner %}`` tests for them). *sla* may give
     ``first_response_due`` and ``resolution_due``; both default to ``None``.
+    *message* may give ``author``, ``text`` and ``internal`` (empty when not).
     """
     sla = sla or {}
     site = _site_url()
@@ -497,6 +510,11 @@ def case_context(case: Case, *, sla: Mapping[str, Any] | None = None) -> dict[st
         "sla": {
             "first_response_due": sla.get("first_response_due"),
             "resolution_due": sla.get("resolution_due"),
+        },
+        "message": {
+            "author": str((message or {}).get("author", "")),
+            "text": str((message or {}).get("text", "")),
+            "internal": bool((message or {}).get("internal", False)),
         },
         "portal": {"link": site + "/portal/"},
         "site": {"name": str(getattr(settings, "SITE_NAME", "") or "Goodwill")},

@@ -72,6 +72,24 @@ class SectionMail(models.Model):
         help_text="Forward each incoming message to the case's other participants "
         "(requester and watchers not already in From, To or Cc).",
     )
+    notify_template = models.ForeignKey(
+        "automation.EmailTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A named email template for staff notifications (new messages and "
+        "internal notes); empty: the built-in text.",
+    )
+    relay_template = models.ForeignKey(
+        "automation.EmailTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A named email template for relayed messages, in the participant's "
+        "language; empty: the message as written.",
+    )
     create_contacts = models.BooleanField(
         "unknown senders become contacts",
         default=True,

@@ -723,17 +723,15 @@ class _Router:
         to = _staff_to_notify(case, exclude=exclude, sender=self.parsed.from_email)
         if not to:
             return
-        link = settings.SITE_URL + reverse("cases:detail", args=[case.number])
-        body = (
-            f"{self._sender_label()} wrote on {case.reference} ({case.subject}):\n\n"
-            f"{entry_text[:5000]}\n\n{link}"
-        )
+        message = {"author": self._sender_label(), "text": entry_text[:5000], "internal": False}
+        subject, body, html = notify_content(case, settings_row, message)
         auto_mail_queue(
             case=case,
             kind=OutboundMessage.Kind.NOTIFY,
             to=to,
-            subject=f"New message: {case.subject}",
+            subject=subject,
             body=body,
+            body_html=html,
             in_reply_to=self.parsed.message_id,
         )
 
@@ -757,13 +755,29 @@ class _Router:
         ]
         if not to:
             return
-        body = f"{self._sender_label()} wrote:\n\n{self.parsed.visible_text}"
+        message = {
+            "author": self._sender_label(),
+            "text": self.parsed.visible_text,
+            "internal": False,
+        }
+        if settings_row.relay_template_id is not None:
+            from goodwill.automation.actions import email_render
+
+            subject, body, html = email_render(
+                settings_row.relay_template.code,  # type: ignore[union-attr]
+                case,
+                message=message,
+            )
+        else:
+            subject = self.parsed.subject or case.subject
+            body, html = f"{message['author']} wrote:\n\n{message['text']}", ""
         auto_mail_queue(
             case=case,
             kind=OutboundMessage.Kind.RELAY,
             to=to,
-            subject=self.parsed.subject or case.subject,
+            subject=subject,
             body=body,
+            body_html=html,
             in_reply_to=self.parsed.message_id,
         )
 
@@ -959,15 +973,46 @@ def notify_note(*, case_id: int, entry_id: int, by_id: int | None) -> OutboundMe
     to = _staff_to_notify(case, exclude=author)
     if not to:
         return None
-    who = author.display_name if author else "Goodwill"
-    link = settings.SITE_URL + reverse("cases:detail", args=[case.number])
+    message = {
+        "author": author.display_name if author else (entry.via or "Goodwill"),
+        "text": entry.body[:5000],
+        "internal": True,
+    }
+    subject, body, html = notify_content(case, row, message)
     return auto_mail_queue(
         case=case,
         kind=OutboundMessage.Kind.NOTIFY,
         to=to,
-        subject=f"Note: {case.subject}",
-        body=f"{who} added an internal note on {case.reference} ({case.subject}):\n\n"
-        f"{entry.body[:5000]}\n\n{link}\n\nThis note is internal: do not forward it.",
+        subject=subject,
+        body=body,
+        body_html=html,
+    )
+
+
+def notify_content(
+    case: Case, row: SectionMail | None, message: dict[str, Any]
+) -> tuple[str, str, str]:
+    """(subject, text, HTML) of a staff notification about *message* (a received
+    mail, or an internal note when ``message["internal"]``): the section's
+    notification template, else the built-in text."""
+    if row is not None and row.notify_template_id is not None:
+        from goodwill.automation.actions import email_render
+
+        return email_render(row.notify_template.code, case, message=message)  # type: ignore[union-attr]
+    link = settings.SITE_URL + reverse("cases:detail", args=[case.number])
+    if message["internal"]:
+        return (
+            f"Note: {case.subject}",
+            f"{message['author']} added an internal note on {case.reference} "
+            f"({case.subject}):\n\n{message['text']}\n\n{link}\n\n"
+            "This note is internal: do not forward it.",
+            "",
+        )
+    return (
+        f"New message: {case.subject}",
+        f"{message['author']} wrote on {case.reference} ({case.subject}):\n\n"
+        f"{message['text']}\n\n{link}",
+        "",
     )
 
 

@@ -139,6 +139,21 @@ class SectionMailForm(forms.Form):
         label="Relay messages",
         help_text="Forward each incoming message to the case's other participants.",
     )
+    notify_template = forms.ModelChoiceField(
+        queryset=EmailTemplate.objects.filter(language=""),
+        required=False,
+        empty_label="(the built-in text)",
+        label="Notification template",
+        help_text="The email template staff notifications use (new messages and internal "
+        "notes); message.author, message.text and message.internal hold the message.",
+    )
+    relay_template = forms.ModelChoiceField(
+        queryset=EmailTemplate.objects.filter(language=""),
+        required=False,
+        empty_label="(the message as written)",
+        label="Relay template",
+        help_text="The email template relayed messages use, in the participant's language.",
+    )
     create_contacts = forms.BooleanField(
         required=False,
         label="Unknown senders become contacts",
@@ -164,6 +179,8 @@ class SectionMailForm(forms.Form):
             "ack_template": row.ack_template_id,
             "notify": row.notify,
             "relay": row.relay,
+            "notify_template": row.notify_template_id,
+            "relay_template": row.relay_template_id,
             "create_contacts": row.create_contacts,
         }
 

@@ -355,6 +355,8 @@ _SECTION_MAIL_CLEANERS: dict[str, Callable[[Any], Any]] = {
     "ack_template": lambda v: _instance(v, EmailTemplate, "email template"),
     "notify": _bool,
     "relay": _bool,
+    "notify_template": lambda v: _instance(v, EmailTemplate, "email template"),
+    "relay_template": lambda v: _instance(v, EmailTemplate, "email template"),
     "create_contacts": _bool,
 }
 

@@ -28,7 +28,7 @@ from goodwill.automation.models import (
     SlaPolicy,
     SlaStatus,
 )
-from goodwill.automation.services import rule_save
+from goodwill.automation.services import rule_save, template_save
 from goodwill.cases import services as case_services
 from goodwill.cases.models import Case, OutboundMessage, Section
 from goodwill.partners.models import TimelineEntry
@@ -407,3 +407,46 @@ def test_the_rule_log_is_purged_after_its_days(
     assert rule_log_purge() == 1
     assert list(RuleLog.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not RuleLog.objects.filter(pk=old.pk).exists()
+
+
+def test_a_rule_email_gives_the_sla_due_times_and_the_latest_public_message(
+    policy: SlaPolicy,
+    support: Section,
+    maria: User,
+    agent: User,
+    django_capture_on_commit_callbacks: Run,
+) -> None:
+    template_save(
+        template=None,
+        by=maria,
+        values={
+            "code": "new-message",
+            "name": "New message",
+            "subject": "{{ case.reference }}",
+            "body_text": "{{ message.author }}: {{ message.text }} "
+            '(due {{ sla.resolution_due|date:"j F H:i" }})',
+        },
+    )
+    rule_save(
+        rule=None,
+        by=maria,
+        values={
+            "name": "Tell the responsible",
+            "trigger": "message_in",
+            "actions": [{"type": "email", "template": "new-message", "to": ["responsible"]}],
+        },
+    )
+    agent.email = "agent@acme.example"
+    agent.save()
+    with time_machine.travel(paris(2026, 11, 27, 10, 0), tick=False):  # a Friday
+        case = create(support, django_capture_on_commit_callbacks, responsible=agent)
+        with django_capture_on_commit_callbacks(execute=True):
+            case_services.case_note_add(case=case, by=maria, body="Secret margin: 40%")
+            case_services.case_email_in(
+                case=case, author=None, sender="pat@customer.example", body="Any news?"
+            )
+    mail = OutboundMessage.objects.get(case=case, kind=OutboundMessage.Kind.AUTO)
+    # 8 business hours from Friday 10:00 in Paris: Monday 10:00 there, shown in
+    # the site's time zone (UTC in the tests).
+    assert mail.body_text == "pat@customer.example: Any news? (due 30 November 09:00)"
+    assert "Secret" not in mail.body_text

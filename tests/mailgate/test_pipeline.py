@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 from goodwill.accounts.models import User
+from goodwill.automation.models import EmailTemplate
+from goodwill.automation.services import template_save
 from goodwill.cases import services as case_services
 from goodwill.cases.models import Case, CaseState, OutboundMessage, Section, Watcher
 from goodwill.mailgate.models import (
@@ -427,3 +429,110 @@ def test_a_sender_address_we_cannot_write_to_still_opens_a_case(
     assert message.status == Status.PROCESSED, message.reason
     assert message.case.requester_email == ""
     assert not OutboundMessage.objects.filter(kind=OutboundMessage.Kind.ACK).exists()
+
+
+# ---- notifications and relays through email templates
+
+
+def _template(maria: User, code: str, subject: str, text: str, html: str = "") -> EmailTemplate:
+    return template_save(
+        template=None,
+        by=maria,
+        values={
+            "code": code,
+            "name": code,
+            "subject": subject,
+            "body_text": text,
+            "body_html": html,
+        },
+    )
+
+
+def test_staff_notifications_use_the_sections_template(
+    support: Section, bob: User, maria: User
+) -> None:
+    bob.email = "bob@acme.example"
+    bob.save()
+    SectionMail.objects.create(
+        section=support,
+        notify_template=_template(
+            maria,
+            "staff-new-message",
+            "{{ case.reference }} from {{ message.author }}",
+            "{{ message.text }}\n--\n{{ case.link }}",
+            "<p>{{ message.text }}</p>",
+        ),
+    )
+    message = deliver(make_mail(body="<b>our pump</b> leaks"))
+    notify = OutboundMessage.objects.get(case=message.case, kind=OutboundMessage.Kind.NOTIFY)
+    # The case tag is added for threading, as to every automatic mail.
+    number = message.case.number
+    assert notify.subject == f"[#{number}] #{number} from Pat Customer <pat@customer.example>"
+    assert notify.body_text.startswith("<b>our pump</b> leaks")
+    assert f"/cases/{message.case.number}/" in notify.body_text
+    # The HTML part escapes what the customer wrote.
+    assert "<p>&lt;b&gt;our pump&lt;/b&gt; leaks" in notify.body_html
+
+
+def test_an_internal_note_notification_says_it_is_internal_through_the_template(
+    support: Section,
+    bob: User,
+    maria: User,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    maria.email = "maria@acme.example"
+    maria.save()
+    SectionMail.objects.create(
+        section=support,
+        notify_template=_template(
+            maria,
+            "staff-note",
+            "{% if message.internal %}Internal: {% endif %}{{ case.subject }}",
+            "{{ message.author }}: {{ message.text }}",
+        ),
+    )
+    case = CaseFactory(section=support, subject="Pump", state="open")
+    case_services.case_assign(case=case, by=maria, responsible=maria)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_services.case_note_add(case=case, by=bob, body="On holiday until Monday")
+    notify = OutboundMessage.objects.get(case=case, kind=OutboundMessage.Kind.NOTIFY)
+    assert notify.subject == f"[#{case.number}] Internal: Pump"
+    assert notify.body_text == f"{bob.display_name}: On holiday until Monday"
+
+
+def test_relays_use_the_sections_relay_template(support: Section, maria: User) -> None:
+    SectionMail.objects.create(
+        section=support,
+        relay=True,
+        relay_template=_template(
+            maria,
+            "relay",
+            "Re: {{ case.subject }} {{ case.reference }}",
+            "{{ message.author }} wrote:\n{{ message.text }}",
+        ),
+    )
+    case = CaseFactory(
+        section=support, subject="Pump", requester_email="pat@customer.example", state="open"
+    )
+    case_services.watcher_add(case=case, by=None, email="lee@customer.example")
+    deliver(
+        make_mail(
+            sender="lee@customer.example",
+            to=f"support+c{case.number}@acme.example",
+            body="Same here.",
+        )
+    )
+    relay = OutboundMessage.objects.get(case=case, kind=OutboundMessage.Kind.RELAY)
+    assert relay.to == ["pat@customer.example"]
+    assert relay.subject == f"[#{case.number}] Re: Pump #{case.number}"
+    assert relay.body_text.startswith("lee@customer.example wrote:\nSame here.")
+
+
+def test_without_templates_the_built_in_texts_are_sent(support: Section, bob: User) -> None:
+    bob.email = "bob@acme.example"
+    bob.save()
+    message = deliver(make_mail())
+    notify = OutboundMessage.objects.get(case=message.case, kind=OutboundMessage.Kind.NOTIFY)
+    assert notify.subject.endswith("New message: The pump is leaking")
+    assert "wrote on" in notify.body_text
+    assert notify.body_html == ""
