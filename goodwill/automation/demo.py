@@ -1,4 +1,5 @@
-"""Demo automation: office hours, an SLA for Support, templates and a few rules.
+"""Demo automation: office hours, an SLA for Support, templates, Support's routing
+table and a few rules.
 
 Loaded after the demo cases and mail, so the rules act on what people do in
 the demo from then on, not on the history.
@@ -11,7 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 
 from goodwill.accounts.models import User
-from goodwill.automation.models import BusinessCalendar, Rule, SlaPolicy
+from goodwill.automation.models import BusinessCalendar, RouteTable, Rule, SlaPolicy
+from goodwill.automation.routing import route_table_save
 from goodwill.automation.services import rule_save, template_save
 from goodwill.cases.models import Section
 
@@ -80,20 +82,27 @@ def demo_automation_load(*, users: dict[str, User]) -> None:
         },
     )
     if finance is not None:
+        # Support's routing table (iDempiere's request routes): billing questions
+        # go to Finance; whatever no route takes goes round robin in Support.
+        route_table_save(
+            section=support,
+            routes=[{"keywords": "invoice, billing, payment", "to_section": finance}],
+            fallback=RouteTable.Fallback.ROUND_ROBIN,
+            by=maria,
+        )
         rule_save(
             rule=None,
             by=maria,
             values={
-                "name": "Invoice questions go to Finance",
+                "name": "Acknowledge billing questions moved to Finance",
                 "sequence": 10,
-                "trigger": "created",
-                "section": support,
+                "trigger": "field",
+                "field_name": "section",
+                "section": finance,
                 "conditions": {"pattern": "invoice, billing, payment", "pattern_in": "subject"},
                 "actions": [
-                    {"type": "set_section", "value": finance.pk},
                     {"type": "email", "template": "billing-received", "to": ["requester"]},
                 ],
-                "description": "Routing by keyword (iDempiere's request routes).",
             },
         )
     rule_save(

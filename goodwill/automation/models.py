@@ -293,3 +293,68 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.url} ({self.status})"
+
+
+class RouteTable(models.Model):
+    """A section's routing table: its routes (:class:`Route`) and what happens
+    to a new case none of them matches. Saved only through
+    :func:`goodwill.automation.routing.route_table_save`, which compiles it to rules."""
+
+    class Fallback(models.TextChoices):
+        NONE = "none", "Nothing (leave the case unassigned)"
+        SECTION_RESPONSIBLE = "section_responsible", "The section's responsible person"
+        ROUND_ROBIN = "round_robin", "Round robin (each member in turn)"
+        LEAST_LOADED = "least_loaded", "Least loaded (fewest open cases)"
+
+    section = models.OneToOneField(Section, on_delete=models.CASCADE, related_name="route_table")
+    fallback = models.CharField(max_length=20, choices=Fallback.choices, default=Fallback.NONE)
+    fallback_rule = models.OneToOneField(
+        Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="fallback_of"
+    )
+
+    def __str__(self) -> str:
+        return f"routing table of section {self.section_id}"
+
+
+class Route(models.Model):
+    """One line of a section's routing table (iDempiere's R_RequestProcessor_Route):
+    a new case of this type and/or with one of these keywords in its subject
+    moves to a section and/or goes to a person. ``rule`` is the rule it compiles to."""
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="routes")
+    sequence = models.PositiveIntegerField()
+    case_type = models.ForeignKey(CaseType, null=True, blank=True, on_delete=models.CASCADE)
+    keywords = models.TextField(
+        blank=True, help_text="Separated by commas or lines; matched in the subject, any case."
+    )
+    # PROTECT: a compiled rule must never point at a section or user that is gone.
+    to_section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rule = models.OneToOneField(
+        Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="route"
+    )
+
+    class Meta:
+        ordering = ["section", "sequence", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["section", "sequence"], name="route_section_sequence"),
+            models.CheckConstraint(
+                condition=models.Q(case_type__isnull=False) | ~models.Q(keywords=""),
+                name="route_type_or_keywords",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(to_section__isnull=False) | models.Q(to_user__isnull=False),
+                name="route_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"route {self.sequence} of section {self.section_id}"

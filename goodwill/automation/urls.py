@@ -3,7 +3,7 @@
 from django.urls import path
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.automation import views
+from goodwill.automation import route_views, views
 
 app_name = "automation"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("rules/<id:pk>/edit/", views.rule_edit, name="rule_edit"),
     path("rules/<id:pk>/active/", views.rule_set_active, name="rule_set_active"),
     path("rules/<id:pk>/delete/", views.rule_delete, name="rule_delete"),
+    path("routes/", route_views.route_list, name="route_list"),
+    path("routes/<id:section_id>/", route_views.route_edit, name="route_edit"),
     path("log/", views.rule_log, name="rule_log"),
     path("templates/", views.template_list, name="template_list"),
     path("templates/new/", views.template_create, name="template_create"),

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
 from goodwill.automation import services
-from goodwill.automation.actions import describe
+from goodwill.automation.actions import describe, email_context
 from goodwill.automation.forms import (
     PATTERN_IN,
     SLA_STATUS_LABELS,
@@ -51,10 +51,10 @@ from goodwill.automation.models import (
 from goodwill.automation.rendering import (
     PLACEHOLDERS,
     TemplateProblem,
-    case_context,
     template_check,
     template_render,
 )
+from goodwill.automation.routing import routing_section
 from goodwill.automation.spec import ACTION_LABELS
 from goodwill.cases.models import Case, Priority
 from goodwill.cases.permissions import case_visibility_q, visible_cases
@@ -266,12 +266,19 @@ def _describe(action: dict[str, Any]) -> str:
 @staff_required
 def rule_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     check(request.user, "view_rule")
-    rules = list(Rule.objects.select_related("section", "case_type").order_by("sequence", "id"))
+    rules = list(
+        Rule.objects.select_related(
+            "section", "case_type", "route__section", "fallback_of__section"
+        ).order_by("sequence", "id")
+    )
     return render(
         request,
         "automation/rule_list.html",
         {
-            "rows": [(rule, trigger_text(rule), scope_text(rule)) for rule in rules],
+            "rows": [
+                (rule, trigger_text(rule), scope_text(rule), routing_section(rule))
+                for rule in rules
+            ],
             "can_add": can(request.user, "add_rule"),
             "tab": "rules",
         },
@@ -348,7 +355,16 @@ def rule_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_required
 def rule_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    return _rule_editor(request, get_rule_for_setup(request.user, pk, perm="change_rule"))
+    rule = get_rule_for_setup(request.user, pk, perm="change_rule")
+    routed = routing_section(rule)
+    if routed is not None:
+        messages.info(
+            request,
+            f"The rule {rule.name} is compiled from the routing table of {routed.name}: "
+            "change the table instead.",
+        )
+        return redirect("automation:route_edit", section_id=routed.pk)
+    return _rule_editor(request, rule)
 
 
 @dataclass
@@ -405,6 +421,7 @@ def rule_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "rule": rule,
             "trigger": trigger_text(rule),
             "scope": scope_text(rule),
+            "routed_from": routing_section(rule),
             "conditions": conditions_text(rule.conditions or {}, choices),
             "actions": [_describe(action) for action in rule.actions or []],
             "logs": _rule_log_rows(request.user, rule),
@@ -548,13 +565,7 @@ def _preview(user: Any, values: Mapping[str, Any], number: str) -> Preview:
     case = case_for_test(user, number)
     if case is None:
         return Preview(error=NO_SUCH_CASE)
-    sla = CaseSla.objects.filter(case=case).first()
-    context = case_context(
-        case,
-        sla={"first_response_due": sla.first_response_due, "resolution_due": sla.resolution_due}
-        if sla is not None
-        else None,
-    )
+    context = email_context(case)
     preview = Preview(case=case)
     for name, label, html in (
         ("subject", "Subject", False),

@@ -31,8 +31,8 @@ def test_demo_load_only_twice_reuses_the_data(capsys: pytest.CaptureFixture[str]
     from goodwill.automation.models import Rule, SlaPolicy
 
     assert SlaPolicy.objects.filter(section__code="SUPPORT").exists()
-    assert Rule.objects.count() == 4
+    assert Rule.objects.count() == 6
     call_command("demo", "--load-only")
     assert "reusing it" in capsys.readouterr().out
     assert Partner.objects.count() == count
-    assert Rule.objects.count() == 4
+    assert Rule.objects.count() == 6
