@@ -244,6 +244,47 @@ def _fire(rule: Rule, case: Case, result: Result) -> None:
     )
 
 
+def fires_in_bulk(rule: Rule) -> bool:
+    """Whether every action of *rule* sets one field to a fixed value, so that
+    :func:`rule_fire_many` can do it to many cases at once."""
+    return bool(rule.actions) and all(a.get("type") in actions.BULK_ACTIONS for a in rule.actions)
+
+
+def rule_fire_many(rule: Rule, cases: list[Case], happening: Happening) -> int:
+    """Fire *rule* (see :func:`fires_in_bulk`) on *cases*, which match it, in a
+    few statements per action instead of a service call per case: the timeline,
+    the events (at one level deeper), the fire count and one log row per case
+    are as :func:`rules_run` leaves them. Returns how many cases it fired on."""
+    if not cases:
+        return 0
+    depth = events.depth()
+    results = {case.pk: Result(rule, matched=True) for case in cases}
+    with events.deeper(), acting_as(f"Rule '{rule.name}'"), transaction.atomic():
+        ids = list(results)
+        for action in rule.actions:
+            label = actions.describe(action)
+            try:
+                with transaction.atomic():
+                    refused = actions.apply_many(action, case_ids=ids)
+            except ValidationError as exc:
+                refused = dict.fromkeys(ids, error_text(exc))
+            for pk, result in results.items():
+                if pk in refused:
+                    result.errors.append(f"{label}: {refused[pk]}")
+                else:
+                    result.done.append(label)
+        Rule.objects.filter(pk=rule.pk).update(
+            fire_count=F("fire_count") + len(cases), last_fired_at=timezone.now()
+        )
+        RuleLog.objects.bulk_create(
+            RuleLog(
+                case=case, event=happening.event, depth=depth, results=[results[case.pk].as_log()]
+            )
+            for case in cases
+        )
+    return len(cases)
+
+
 def _too_deep(case: Case, happening: Happening) -> None:
     with acting_as("Rules"):
         from goodwill.partners.services import timeline_add

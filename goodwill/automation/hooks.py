@@ -31,8 +31,10 @@ def _lifecycle(event: events.Event) -> None:
             sla.sla_state_changed(
                 case, old=str(event.payload.get("old")), new=str(event.payload.get("new"))
             )
-    elif name == "case.updated" and {"section", "case_type", "priority"} & set(
-        event.payload.get("fields", ())
+    elif (
+        name == "case.updated"
+        and {"section", "case_type", "priority"} & set(event.payload.get("fields", ()))
+        and sla.active_policies()
     ):
         case = Case.objects.select_related("partner").filter(pk=case_id).first()
         if case is not None:

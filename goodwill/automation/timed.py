@@ -23,6 +23,8 @@ from goodwill.automation.engine import (
     Result,
     active_rules,
     condition_failed,
+    fires_in_bulk,
+    rule_fire_many,
     rules_run,
 )
 from goodwill.automation.models import CaseSchedule, CaseSla, Rule, RuleFiring, RuleLog
@@ -171,18 +173,25 @@ def time_rules_fire(case_ids: Sequence[int]) -> int:
     return count
 
 
+def _load(case_ids: Iterable[int]) -> dict[int, Case]:
+    return {
+        case.pk: case
+        for case in Case.objects.select_related(
+            "section", "case_type", "partner", "responsible"
+        ).filter(pk__in=list(case_ids), state__in=ACTIVE_STATES)
+    }
+
+
 def _fire_all(rules: list[Rule], case_ids: Sequence[int], now: datetime) -> int:
-    """Record every due firing of the batch at once, evaluate the conditions
-    on cases loaded once, log the misses in one insert, and run the rules
-    that match one case at a time (their actions go through the services)."""
-    cases = list(
-        Case.objects.select_related("section", "case_type", "partner", "responsible").filter(
-            pk__in=case_ids, state__in=ACTIVE_STATES
-        )
-    )
+    """Record every due firing of the batch at once, then rule by rule (in
+    sequence order): evaluate its conditions on the cases as they are now, log
+    the misses in one insert, and fire it on the cases it matches, all at once
+    when its actions allow (see :func:`engine.fires_in_bulk`), else one case at
+    a time through the services."""
+    cases = _load(case_ids)
     slas = {s.case_id: s for s in CaseSla.objects.filter(case_id__in=case_ids)}
     due_now: list[tuple[Rule, Case, str]] = []
-    for case in cases:
+    for case in cases.values():
         for rule in rules:
             if not _in_scope(rule, case):
                 continue
@@ -192,30 +201,52 @@ def _fire_all(rules: list[Rule], case_ids: Sequence[int], now: datetime) -> int:
     if not due_now:
         return 0
     fired = set(
-        RuleFiring.objects.filter(case__in=cases, rule__in=rules).values_list(
+        RuleFiring.objects.filter(case__in=list(cases), rule__in=rules).values_list(
             "rule_id", "case_id", "key"
         )
     )
-    fresh = [(r, c, k) for r, c, k in due_now if (r.pk, c.pk, k) not in fired]
-    fresh = _record(fresh)
+    fresh = _record([(r, c, k) for r, c, k in due_now if (r.pk, c.pk, k) not in fired])
     count = 0
-    misses: list[RuleLog] = []
-    for rule, case, key in fresh:
-        happening = Happening(Rule.Trigger.TIME, f"time: {rule.name}", key=key)
-        failed = condition_failed(rule, case, happening)
-        if failed:
-            misses.append(
-                RuleLog(
-                    case=case,
-                    event=happening.event,
-                    depth=events.depth(),
-                    results=[Result(rule, matched=False, failed=failed).as_log()],
-                )
-            )
+    changed = False
+    for rule in rules:
+        keyed = [(c.pk, k) for r, c, k in fresh if r is rule]
+        if not keyed:
             continue
-        results = rules_run(case_id=case.pk, happening=happening, only=[rule])
-        count += sum(1 for r in results if r.matched)
-    RuleLog.objects.bulk_create(misses)
+        if changed:  # an earlier rule of this batch acted: see what it did
+            cases = _load(pk for pk, _key in keyed)
+        happening = Happening(Rule.Trigger.TIME, f"time: {rule.name}")
+        misses: list[RuleLog] = []
+        matching: list[tuple[Case, str]] = []
+        for pk, key in keyed:
+            current = cases.get(pk)
+            if current is None:
+                continue  # closed by an earlier rule of the batch
+            failed = condition_failed(rule, current, happening)
+            if failed:
+                misses.append(
+                    RuleLog(
+                        case=current,
+                        event=happening.event,
+                        depth=events.depth(),
+                        results=[Result(rule, matched=False, failed=failed).as_log()],
+                    )
+                )
+            else:
+                matching.append((current, key))
+        RuleLog.objects.bulk_create(misses)
+        if not matching:
+            continue
+        changed = True
+        if fires_in_bulk(rule) and len(matching) > 1:
+            count += rule_fire_many(rule, [case for case, _key in matching], happening)
+            continue
+        for case, key in matching:
+            results = rules_run(
+                case_id=case.pk,
+                happening=Happening(Rule.Trigger.TIME, happening.event, key=key),
+                only=[rule],
+            )
+            count += sum(1 for r in results if r.matched)
     return count
 
 

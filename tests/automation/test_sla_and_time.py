@@ -18,7 +18,7 @@ from django_tasks_db.models import DBTaskResult
 
 from goodwill.accounts.models import User
 from goodwill.accounts.roles import Role
-from goodwill.automation import sla, timed
+from goodwill.automation import engine, sla, timed
 from goodwill.automation.models import (
     BusinessCalendar,
     CaseSchedule,
@@ -450,3 +450,90 @@ def test_a_rule_email_gives_the_sla_due_times_and_the_latest_public_message(
     # the site's time zone (UTC in the tests).
     assert mail.body_text == "pat@customer.example: Any news? (due 30 November 09:00)"
     assert "Secret" not in mail.body_text
+
+
+def test_a_field_setting_time_rule_fires_on_the_batch_at_once_as_one_by_one(
+    maria: User,
+    support: Section,
+    agent: User,
+    django_capture_on_commit_callbacks: Run,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """A rule that only sets fields changes the due cases in a few statements,
+    with what the case services write one case at a time: the timeline entry
+    "Rule 'X': priority", the events (another rule reacts to the change), the
+    fire count and a log row per case; a case it may not change is logged."""
+    from goodwill.automation.models import RuleLog
+
+    urgent = rule_save(
+        rule=None,
+        by=maria,
+        values={
+            "name": "Two hours old",
+            "trigger": "time",
+            "time_amount": 2,
+            "time_unit": "hours",
+            "time_base": "created",
+            "actions": [
+                {"type": "set_priority", "value": 1},
+                {"type": "set_responsible", "value": agent.pk},
+            ],
+        },
+    )
+    rule_save(
+        rule=None,
+        by=maria,
+        values={
+            "name": "Highest priority is watched",
+            "trigger": "field",
+            "field_name": "priority",
+            "conditions": {"priority_max": 1},
+            "actions": [{"type": "add_watchers", "emails": ["lead@acme.example"]}],
+        },
+    )
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        cases = [
+            create(support, django_capture_on_commit_callbacks, state="open", priority=3)
+            for _ in range(6)
+        ]
+        more = [
+            create(support, django_capture_on_commit_callbacks, state="open", priority=3)
+            for _ in range(30)
+        ]
+    Case.objects.filter(pk=cases[-1].pk).update(final=True)  # closed for good: not changed
+    with (
+        time_machine.travel(paris(2026, 11, 30, 12, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert timed.time_rules_fire([c.pk for c in cases]) == 6
+    for case in cases[:-1]:
+        case.refresh_from_db()
+        assert (case.priority, case.responsible) == (1, agent)
+        (entry,) = TimelineEntry.objects.filter(
+            subject_id=case.pk, action="updated", changes__0__label="Priority"
+        )
+        assert entry.via == "Rule 'Two hours old'"
+        assert entry.changes == [{"label": "Priority", "old": "3 Normal", "new": "1 Highest"}]
+        assert case.watchers.filter(email="lead@acme.example").exists()
+        (log,) = RuleLog.objects.filter(case=case, event="time: Two hours old")
+        assert log.results[0]["actions"] == [
+            "Set the priority: 1 Highest",
+            f"Set the responsible: {agent.display_name}",
+        ]
+    final = Case.objects.get(pk=cases[-1].pk)
+    assert final.priority == 3
+    (log,) = RuleLog.objects.filter(case=final, event="time: Two hours old")
+    assert "closed for good" in log.results[0]["errors"][0]
+    urgent.refresh_from_db()
+    assert urgent.fire_count == 6
+    # The statements do not grow with the batch (the reacting rule's run per
+    # case aside, which is why it is not active for this part).
+    Rule.objects.filter(trigger="field").update(active=False)
+    engine.rules_clear()
+    with (
+        time_machine.travel(paris(2026, 11, 30, 12, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+        django_assert_max_num_queries(40),
+    ):
+        assert timed.time_rules_fire([c.pk for c in more]) == 30
+    assert set(Case.objects.filter(pk__in=[c.pk for c in more]).values_list("priority")) == {(1,)}

@@ -1738,3 +1738,58 @@ def test_partner_merge_moves_cases_and_contacts(maria: User, bob: User, section:
     partner_merge(keep=keep_person, drop=drop_person, by=maria)
     assert fresh(as_contact).contact == keep_person
     assert fresh(untouched).partner is None
+
+
+# --------------------------------------------------------------------------
+# cases_set: one field on many cases
+
+
+def test_cases_set_writes_what_case_update_writes_one_case_at_a_time(
+    bob: User,
+    maria: User,
+    section: Section,
+    captured: list[events.Event],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    one, two, same = (create(bob, section, priority=3) for _ in range(3))
+    services.case_set_priority(case=same, by=bob, priority=1)
+    captured.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        changed, refused = services.cases_set(
+            case_ids=[one.pk, two.pk, same.pk], by=maria, field="priority", value=1
+        )
+    assert (sorted(changed), refused) == (sorted([one.pk, two.pk]), {})
+    assert fresh(one).priority == fresh(two).priority == 1
+    for case in (one, two):
+        entry = last_entry(case)
+        assert (entry.action, entry.author, entry.partner_id) == ("updated", maria, case.partner_id)
+        assert entry.changes == [{"label": "Priority", "old": "3 Normal", "new": "1 Highest"}]
+    assert fresh(one).updated_at > one.updated_at
+    assert [(e.name, e.payload["case_id"], e.payload["fields"]) for e in captured] == [
+        ("case.updated", one.pk, ["priority"]),
+        ("case.updated", two.pk, ["priority"]),
+    ]
+
+
+def test_cases_set_leaves_alone_the_cases_it_may_not_change_and_says_why(
+    bob: User, maria: User, section: Section
+) -> None:
+    other = SectionFactory(name="Sales", code="SALES")
+    here = Stage.objects.create(section=section, name="Waiting on parts", sequence=99)
+    fine, elsewhere, final = (create(bob, section) for _ in range(3))
+    services.case_update(case=elsewhere, by=bob, values={"section": other})
+    Case.objects.filter(pk=final.pk).update(final=True)
+    changed, refused = services.cases_set(
+        case_ids=[fine.pk, elsewhere.pk, final.pk], by=None, field="stage", value=here
+    )
+    assert changed == [fine.pk]
+    assert fresh(fine).stage == here
+    assert "belongs to another section" in refused[elsewhere.pk]
+    assert refused[final.pk] == final_message(final)
+    with pytest.raises(ValidationError, match="1 to 5"):
+        services.cases_set(case_ids=[fine.pk], by=None, field="priority", value=9)
+    with pytest.raises(ValidationError, match="cannot be set on many"):
+        services.cases_set(case_ids=[fine.pk], by=None, field="subject", value="x")
+    outsider = UserFactory(username="outsider", roles=[])
+    with pytest.raises(ValidationError, match="not an active staff user"):
+        services.cases_set(case_ids=[fine.pk], by=None, field="responsible", value=outsider)
