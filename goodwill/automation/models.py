@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from goodwill.cases.models import Case, CaseType, Section
+from goodwill.lib.jobs import BackgroundJob
 from goodwill.partners.models import Category
 
 
@@ -358,3 +359,31 @@ class Route(models.Model):
 
     def __str__(self) -> str:
         return f"route {self.sequence} of section {self.section_id}"
+
+
+class ScheduleRebuild(BackgroundJob):
+    """Recomputing every active case's :class:`CaseSchedule` after a time rule
+    was saved; the rules pages show its progress while it runs."""
+
+    # Rules can be saved by the system, and the job outlives its user.
+    created_by = models.ForeignKey(  # type: ignore[assignment]  # nullable here
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rule = models.ForeignKey(
+        Rule,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The time rule whose save started the rebuild.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Schedule rebuild #{self.pk} ({self.status})"

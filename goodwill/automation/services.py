@@ -81,9 +81,9 @@ def rule_save(*, rule: Rule | None, by: User, values: Mapping[str, Any]) -> Rule
     rule.updated_at = timezone.now()
     rule.save()
     if rule.trigger == Rule.Trigger.TIME:
-        from goodwill.automation.tasks import schedule_rebuild_task
+        from goodwill.automation.timed import schedule_rebuild_request
 
-        transaction.on_commit(lambda: schedule_rebuild_task.enqueue(), robust=True)
+        schedule_rebuild_request(rule=rule, by=by)
     return rule
 
 

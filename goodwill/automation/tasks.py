@@ -33,8 +33,16 @@ def sla_check_task(case_ids: list[int]) -> int:
 
 
 @task()
-def schedule_rebuild_task() -> int:
-    """After a time rule changes: recompute every active case's next due time."""
+def schedule_rebuild_task(job_id: int | None = None) -> int:
+    """After a time rule changes: recompute every active case's next due time.
+
+    Without a job id (a task queued before the jobs existed) it runs unreported."""
+    from goodwill.automation.models import ScheduleRebuild
     from goodwill.automation.timed import schedule_rebuild
 
-    return schedule_rebuild()
+    if job_id is None:
+        return schedule_rebuild()
+    job = ScheduleRebuild.objects.filter(pk=job_id).first()
+    if job is None:
+        return 0
+    return schedule_rebuild(job=job)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from goodwill.accounts.models import User
 from goodwill.automation.engine import (
     Happening,
     Result,
@@ -25,11 +26,20 @@ from goodwill.automation.engine import (
     condition_failed,
     fires_in_bulk,
     rule_fire_many,
+    rules_clear,
     rules_run,
 )
-from goodwill.automation.models import CaseSchedule, CaseSla, Rule, RuleFiring, RuleLog
+from goodwill.automation.models import (
+    CaseSchedule,
+    CaseSla,
+    Rule,
+    RuleFiring,
+    RuleLog,
+    ScheduleRebuild,
+)
 from goodwill.cases.models import ACTIVE_STATES, Case
 from goodwill.lib import events
+from goodwill.lib.jobs import JobStatus, job_claim, job_finish, job_progress
 
 CLAIM_MINUTES = 10
 BATCH = 500
@@ -284,18 +294,74 @@ def time_rules_due() -> int:
     return len(ids)
 
 
-def schedule_rebuild() -> int:
-    """Every active case's schedule, in batches (after a time rule changed)."""
+def schedule_rebuild_request(*, rule: Rule, by: User | None) -> ScheduleRebuild:
+    """A time rule was saved: have every active case's schedule recomputed.
+
+    A rebuild queued in the last minutes and not started yet will read the rules
+    as they are when it starts, so it covers this save too and is reused; otherwise (none, or
+    one already running on the rules as they were) a new one is queued. Call it
+    inside the saving transaction: the queued job stays locked until the commit,
+    so a worker cannot start it on the rules from before this save.
+    """
+    from goodwill.automation.tasks import schedule_rebuild_task
+
+    # Only a recent one: a job whose task was lost (the queue was down when it
+    # was enqueued) must not swallow every later save.
+    queued = (
+        ScheduleRebuild.objects.select_for_update()
+        .filter(
+            status=JobStatus.QUEUED,
+            created_at__gte=timezone.now() - timedelta(minutes=CLAIM_MINUTES),
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if queued is not None:
+        return queued
+    job = ScheduleRebuild.objects.create(created_by=by, rule=rule)
+    transaction.on_commit(lambda: schedule_rebuild_task.enqueue(job_id=job.pk), robust=True)
+    return job
+
+
+def schedule_rebuild_current() -> ScheduleRebuild | None:
+    """The latest rebuild if it is still queued or running (for the rules pages)."""
+    latest = ScheduleRebuild.objects.order_by("-created_at", "-id").first()
+    return None if latest is None or latest.is_finished else latest
+
+
+def schedule_rebuild(*, job: ScheduleRebuild | None = None) -> int:
+    """Every active case's schedule, in batches (after a time rule changed).
+
+    With *job*, claims it first (another worker may have it: then nothing is
+    done), counts the cases, and reports the progress after each batch.
+    Returns how many cases were scheduled.
+    """
+    if job is not None and not job_claim(job):
+        return 0
+    # Read the rules as committed now, not as this process cached them.
+    rules_clear()
+    active = Case.objects.filter(state__in=ACTIVE_STATES)
     done = 0
     last = 0
-    while True:
-        ids = list(
-            Case.objects.filter(state__in=ACTIVE_STATES, pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[: BATCH * 4]
-        )
-        if not ids:
-            return done
-        schedule_refresh(ids)
-        done += len(ids)
-        last = ids[-1]
+    try:
+        if job is not None:
+            job_progress(job, done=0, total=active.count())
+        while True:
+            ids = list(
+                active.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[: BATCH * 4]
+            )
+            if not ids:
+                break
+            schedule_refresh(ids)
+            done += len(ids)
+            last = ids[-1]
+            if job is not None:
+                job_progress(job, done=done)
+    except Exception as exc:
+        if job is not None:
+            job_finish(job, error=f"Scheduling the open cases failed: {exc}")
+        raise
+    if job is not None:
+        # Cases opened or closed during the walk: the total is what was walked.
+        job_finish(job, progress_total=done)
+    return done

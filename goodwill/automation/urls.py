@@ -14,6 +14,11 @@ urlpatterns = [
     path("rules/<id:pk>/edit/", views.rule_edit, name="rule_edit"),
     path("rules/<id:pk>/active/", views.rule_set_active, name="rule_set_active"),
     path("rules/<id:pk>/delete/", views.rule_delete, name="rule_delete"),
+    path(
+        "rules/schedule-rebuilds/<id:pk>/",
+        views.schedule_rebuild_status,
+        name="schedule_rebuild_status",
+    ),
     path("routes/", route_views.route_list, name="route_list"),
     path("routes/<id:section_id>/", route_views.route_edit, name="route_edit"),
     path("log/", views.rule_log, name="rule_log"),

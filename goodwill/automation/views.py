@@ -46,6 +46,7 @@ from goodwill.automation.models import (
     EmailTemplate,
     Rule,
     RuleLog,
+    ScheduleRebuild,
     SlaPolicy,
 )
 from goodwill.automation.rendering import (
@@ -56,6 +57,7 @@ from goodwill.automation.rendering import (
 )
 from goodwill.automation.routing import routing_section
 from goodwill.automation.spec import ACTION_LABELS
+from goodwill.automation.timed import schedule_rebuild_current
 from goodwill.cases.models import Case, Priority
 from goodwill.cases.permissions import case_visibility_q, visible_cases
 from goodwill.lib.forms import apply_errors, error_text
@@ -280,6 +282,7 @@ def rule_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                 for rule in rules
             ],
             "can_add": can(request.user, "add_rule"),
+            "rebuild": schedule_rebuild_current(),
             "tab": "rules",
         },
     )
@@ -430,9 +433,22 @@ def rule_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "can_change": can(request.user, "change_rule"),
             "can_delete": can(request.user, "delete_rule"),
             "can_log": can(request.user, "view_rulelog"),
+            "rebuild": schedule_rebuild_current(),
             "tab": "rules",
         },
     )
+
+
+@require_GET
+@staff_required
+def schedule_rebuild_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The progress of scheduling the open cases after a time rule was saved
+    (polled by the rules pages until it ends)."""
+    check(request.user, "view_rule")
+    rebuild = ScheduleRebuild.objects.filter(pk=pk).first()
+    if rebuild is None:
+        raise Http404("No such schedule rebuild.")
+    return render(request, "automation/_schedule_rebuild.html", {"rebuild": rebuild})
 
 
 @require_POST
