@@ -16,6 +16,7 @@ from goodwill.automation.models import BusinessCalendar, RouteTable, Rule, SlaPo
 from goodwill.automation.routing import route_table_save
 from goodwill.automation.services import rule_save, template_save
 from goodwill.cases.models import Section
+from goodwill.mailgate.models import SectionMail
 
 
 def demo_automation_present() -> bool:
@@ -81,6 +82,28 @@ def demo_automation_load(*, users: dict[str, User]) -> None:
             ),
         },
     )
+    notify = template_save(
+        template=None,
+        by=maria,
+        values={
+            "code": "staff-new-message",
+            "name": "Staff notification",
+            "subject": "{% if message.internal %}Note{% else %}New message{% endif %} on "
+            "{{ case.reference }}: {{ case.subject }}",
+            "body_text": (
+                "{{ message.author }} "
+                "{% if message.internal %}added an internal note{% else %}wrote{% endif %} "
+                "on {{ case.reference }} ({{ case.subject }}):\n\n{{ message.text }}\n\n"
+                "{% if sla.resolution_due %}To be resolved by "
+                '{{ sla.resolution_due|date:"D j M H:i" }}.\n{% endif %}'
+                "{{ case.link }}\n"
+                "{% if message.internal %}\nThis note is internal: do not forward it.\n"
+                "{% endif %}"
+            ),
+        },
+    )
+    # Support's staff hear of new messages through that template.
+    SectionMail.objects.update_or_create(section=support, defaults={"notify_template": notify})
     if finance is not None:
         # Support's routing table (iDempiere's request routes): billing questions
         # go to Finance; whatever no route takes goes round robin in Support.

@@ -213,11 +213,10 @@ def rules_run(
 
 
 def _case(case_id: int) -> Case | None:
-    return (
-        Case.objects.select_related("section", "case_type", "partner", "responsible")
-        .filter(pk=case_id)
-        .first()
-    )
+    # No joins: most evaluations read the case's own columns only (an action or
+    # a partner-category condition loads a relation when it needs one), and
+    # joining four tables costs more than the rare lazy load.
+    return Case.objects.defer("search_text").filter(pk=case_id).first()
 
 
 def _fire(rule: Rule, case: Case, result: Result) -> None:

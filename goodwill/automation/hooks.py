@@ -21,7 +21,7 @@ def _lifecycle(event: events.Event) -> None:
     if not case_id:
         return
     name = event.name
-    if name == "case.created":
+    if name == "case.created" and sla.active_policies():
         case = Case.objects.select_related("partner").filter(pk=case_id).first()
         if case is not None:
             sla.sla_start(case)

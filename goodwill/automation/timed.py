@@ -186,9 +186,9 @@ def time_rules_fire(case_ids: Sequence[int]) -> int:
 def _load(case_ids: Iterable[int]) -> dict[int, Case]:
     return {
         case.pk: case
-        for case in Case.objects.select_related(
-            "section", "case_type", "partner", "responsible"
-        ).filter(pk__in=list(case_ids), state__in=ACTIVE_STATES)
+        for case in Case.objects.select_related("section", "case_type", "partner", "responsible")
+        .defer("search_text")
+        .filter(pk__in=list(case_ids), state__in=ACTIVE_STATES)
     }
 
 

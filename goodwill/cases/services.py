@@ -626,7 +626,11 @@ def cases_set(
     _bulk_value_check(field, value)
     attname = cast(models.Field, Case._meta.get_field(field)).attname
     new_id = value.pk if isinstance(value, models.Model) else value
-    query = Case.objects.filter(pk__in=list(case_ids)).order_by("pk")
+    query = (
+        Case.objects.filter(pk__in=list(case_ids))
+        .only("id", "number", "partner", "section", "merged_into", "final", field)
+        .order_by("pk")
+    )
     if field != "priority":
         query = query.select_related(field)
     if connection.features.has_select_for_update_of:
