@@ -184,7 +184,7 @@ def rules_run(
     if not rules:
         return []
     depth = events.depth()
-    case = _case(case_id)
+    case = _case(case_id, for_conditions=True)
     if case is None:
         return []
     if depth >= MAX_DEPTH:
@@ -212,18 +212,42 @@ def rules_run(
     return results
 
 
-def _case(case_id: int) -> Case | None:
-    # No joins: most evaluations read the case's own columns only (an action or
-    # a partner-category condition loads a relation when it needs one), and
-    # joining four tables costs more than the rare lazy load.
-    return Case.objects.defer("search_text").filter(pk=case_id).first()
+#: The columns the conditions read (a case has some sixty; loading them all
+#: costs more than evaluating fifty rules). Anything else loads when read.
+CONDITION_FIELDS = (
+    "id",
+    "number",
+    "subject",
+    "description",
+    "section",
+    "case_type",
+    "category",
+    "stage",
+    "state",
+    "priority",
+    "channel",
+    "responsible",
+    "partner",
+    "contact",
+    "message_count",
+)
+
+
+def _case(case_id: int, *, for_conditions: bool = False) -> Case | None:
+    # No joins: an action or a partner-category condition loads a relation
+    # when it needs one, and joining four tables costs more than that.
+    cases = Case.objects.filter(pk=case_id)
+    if for_conditions:
+        return cases.only(*CONDITION_FIELDS).first()
+    return cases.defer("search_text").first()
 
 
 def _fire(rule: Rule, case: Case, result: Result) -> None:
     with acting_as(f"Rule '{rule.name}'"):
         for number, action in enumerate(rule.actions):
-            if number:
-                # The next action sees what the previous one changed.
+            # Each action gets the whole case (not the columns the conditions
+            # read), as the previous one left it.
+            if number or case.get_deferred_fields() - {"search_text"}:
                 refreshed = _case(case.pk)
                 if refreshed is None:
                     return
