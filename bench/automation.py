@@ -221,6 +221,8 @@ def tick(
         print(f"    {line}")
     from goodwill.automation.models import RuleFiring
 
+    if connection.vendor != "postgresql":
+        workers_list = (1,)  # SQLite takes one writer at a time
     for workers in workers_list:
         before = RuleFiring.objects.count()
         fired_before = Rule.objects.get().fire_count
