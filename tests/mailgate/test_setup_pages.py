@@ -387,6 +387,37 @@ def test_saving_section_settings_creates_the_row(maria_client: Client, section: 
     assert "case #1042 in Support." in html
 
 
+def test_the_notification_and_relay_templates_are_chosen_on_the_section_page(
+    maria_client: Client, maria: User, section: Section
+) -> None:
+    from goodwill.automation.services import template_save
+
+    notify, relay = (
+        template_save(
+            template=None,
+            by=maria,
+            values={"code": code, "name": code, "subject": "{{ case.subject }}", "body_text": "x"},
+        )
+        for code in ("staff-note", "relay")
+    )
+    html = maria_client.get(_url("section_detail", section.pk)).content.decode()
+    assert "Notification template" in html
+    assert "Relay template" in html
+    response = maria_client.post(
+        _url("section_detail", section.pk),
+        _section_mail_data(notify_template=str(notify.pk), relay_template=str(relay.pk)),
+    )
+    assert response.status_code == 302
+    row = SectionMail.objects.get(section=section)
+    assert (row.notify_template, row.relay_template) == (notify, relay)
+    response = maria_client.post(
+        _url("section_detail", section.pk), _section_mail_data(relay_template="999999")
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["relay_template"]
+    assert SectionMail.objects.get(section=section).relay_template == relay
+
+
 def test_an_unknown_placeholder_is_a_form_error(maria_client: Client, section: Section) -> None:
     response = maria_client.post(
         _url("section_detail", section.pk), _section_mail_data(ack_body="Dear {customer}")
