@@ -224,7 +224,8 @@ def _fire_all(rules: list[Rule], case_ids: Sequence[int], now: datetime) -> int:
             continue
         if changed:  # an earlier rule of this batch acted: see what it did
             cases = _load(pk for pk, _key in keyed)
-        happening = Happening(Rule.Trigger.TIME, f"time: {rule.name}")
+        # The log's event holds 50 characters; a rule's name may be longer.
+        happening = Happening(Rule.Trigger.TIME, f"time: {rule.name}"[:50])
         misses: list[RuleLog] = []
         matching: list[tuple[Case, str]] = []
         for pk, key in keyed:
