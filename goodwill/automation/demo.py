@@ -16,7 +16,7 @@ from goodwill.automation.models import BusinessCalendar, RouteTable, Rule, SlaPo
 from goodwill.automation.routing import route_table_save
 from goodwill.automation.services import rule_save, template_save
 from goodwill.cases.models import Section
-from goodwill.mailgate.models import SectionMail
+from goodwill.mailgate.setup_services import section_mail_save
 
 
 def demo_automation_present() -> bool:
@@ -103,7 +103,7 @@ def demo_automation_load(*, users: dict[str, User]) -> None:
         },
     )
     # Support's staff hear of new messages through that template.
-    SectionMail.objects.update_or_create(section=support, defaults={"notify_template": notify})
+    section_mail_save(by=maria, section=support, values={"notify_template": notify})
     if finance is not None:
         # Support's routing table (iDempiere's request routes): billing questions
         # go to Finance; whatever no route takes goes round robin in Support.

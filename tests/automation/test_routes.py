@@ -630,3 +630,11 @@ def test_a_deleted_compiled_rule_is_flagged_and_compiled_again_on_save(
     )
     assert maria_client.post(url, data).status_code == 302
     assert route_table_of(support).routes[0].rule is not None
+
+
+def test_the_sidebar_leads_managers_to_the_routing_tables(
+    maria_client: Client, bob_client: Client
+) -> None:
+    link = f'href="{_url("route_list")}"'
+    assert link in maria_client.get(reverse("cases:list")).content.decode()
+    assert link not in bob_client.get(reverse("cases:list")).content.decode()

@@ -537,3 +537,36 @@ def test_a_field_setting_time_rule_fires_on_the_batch_at_once_as_one_by_one(
     ):
         assert timed.time_rules_fire([c.pk for c in more]) == 30
     assert set(Case.objects.filter(pk__in=[c.pk for c in more]).values_list("priority")) == {(1,)}
+
+
+def test_a_time_rule_with_a_long_name_still_logs_its_firing(
+    maria: User, support: Section, django_capture_on_commit_callbacks: Run
+) -> None:
+    """The log's event column holds 50 characters; a rule's name holds 150."""
+    from goodwill.automation.models import RuleLog
+
+    name = "Remind the responsible person of every case that waited two hours " * 2
+    rule_save(
+        rule=None,
+        by=maria,
+        values={
+            "name": name.strip()[:150],
+            "trigger": "time",
+            "time_amount": 2,
+            "time_unit": "hours",
+            "time_base": "created",
+            "conditions": {"states": ["pending"]},
+            "actions": [{"type": "note", "body": "Two hours"}],
+        },
+    )
+    with time_machine.travel(paris(2026, 11, 30, 9, 0), tick=False):
+        cases = [
+            create(support, django_capture_on_commit_callbacks, state=s) for s in ("open",) * 2
+        ]
+    with (
+        time_machine.travel(paris(2026, 11, 30, 12, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        timed.time_rules_fire([c.pk for c in cases])
+    events = set(RuleLog.objects.filter(case__in=cases).values_list("event", flat=True))
+    assert events == {f"time: {name}"[:50]}

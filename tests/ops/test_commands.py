@@ -31,6 +31,12 @@ def test_demo_load_only_twice_reuses_the_data(capsys: pytest.CaptureFixture[str]
     from goodwill.automation.models import Rule, SlaPolicy
 
     assert SlaPolicy.objects.filter(section__code="SUPPORT").exists()
+    # Support's staff notifications go through the demo's template.
+    from goodwill.mailgate.models import SectionMail
+
+    row = SectionMail.objects.select_related("notify_template").get(section__code="SUPPORT")
+    assert row.notify_template is not None
+    assert row.notify_template.code == "staff-new-message"
     assert Rule.objects.count() == 6
     call_command("demo", "--load-only")
     assert "reusing it" in capsys.readouterr().out
