@@ -9,7 +9,7 @@ as JSON.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -607,6 +607,33 @@ def _preview(user: Any, values: Mapping[str, Any], number: str) -> Preview:
     return preview
 
 
+def _save_posted(
+    request: AuthenticatedHttpRequest,
+    form: Any,
+    instance: Any,
+    save: Callable[[], Any],
+    *,
+    what: str,
+    done: str,
+    errors: Callable[[ValidationError, Any], None] = apply_errors,
+) -> HttpResponse | None:
+    """What the setup editors do with a posted form: save a valid one through
+    its service, then a message and the list; else None, with the service's
+    errors on the form (and *instance* as stored, not as half-edited)."""
+    if not form.is_valid():
+        return None
+    try:
+        saved = save()
+    except ValidationError as exc:
+        if instance is not None:
+            instance.refresh_from_db()
+        errors(exc, form)
+        return None
+    verb = "created" if instance is None else "saved"
+    messages.success(request, f"The {what} {saved} was {verb}.")
+    return redirect(done)
+
+
 def _template_editor(
     request: AuthenticatedHttpRequest, template: EmailTemplate | None
 ) -> HttpResponse:
@@ -622,19 +649,18 @@ def _template_editor(
         form = TemplateForm(request.POST, template=template)
         preview_form = PreviewForm(request.POST)
         status = 400
-        if form.is_valid():
-            try:
-                saved = services.template_save(
-                    template=template, by=request.user, values=form.values()
-                )
-            except ValidationError as exc:
-                if template is not None:
-                    template.refresh_from_db()
-                apply_errors(exc, form)
-            else:
-                verb = "created" if template is None else "saved"
-                messages.success(request, f"The email template {saved} was {verb}.")
-                return redirect("automation:template_list")
+        done = _save_posted(
+            request,
+            form,
+            template,
+            lambda: services.template_save(
+                template=template, by=request.user, values=form.values()
+            ),
+            what="email template",
+            done="automation:template_list",
+        )
+        if done is not None:
+            return done
     else:
         initial = TemplateForm.initial_for(template) if template is not None else None
         form = TemplateForm(initial=initial, template=template)
@@ -742,19 +768,19 @@ def _calendar_editor(
 ) -> HttpResponse:
     if request.method == "POST":
         form = CalendarForm(request.POST)
-        if form.is_valid():
-            try:
-                saved = services.calendar_save(
-                    calendar=calendar, by=request.user, values=form.values()
-                )
-            except ValidationError as exc:
-                if calendar is not None:
-                    calendar.refresh_from_db()
-                _calendar_errors(exc, form)
-            else:
-                verb = "created" if calendar is None else "saved"
-                messages.success(request, f"The calendar {saved.name} was {verb}.")
-                return redirect("automation:calendar_list")
+        done = _save_posted(
+            request,
+            form,
+            calendar,
+            lambda: services.calendar_save(
+                calendar=calendar, by=request.user, values=form.values()
+            ),
+            what="calendar",
+            done="automation:calendar_list",
+            errors=_calendar_errors,
+        )
+        if done is not None:
+            return done
     else:
         initial = CalendarForm.initial_for(calendar) if calendar is not None else None
         form = CalendarForm(initial=initial or {f"hours_{d}": "09:00-17:00" for d in range(5)})
@@ -827,19 +853,16 @@ def _priority_label(value: int | None) -> str:
 def _sla_editor(request: AuthenticatedHttpRequest, policy: SlaPolicy | None) -> HttpResponse:
     if request.method == "POST":
         form = SlaPolicyForm(request.POST)
-        if form.is_valid():
-            try:
-                saved = services.sla_policy_save(
-                    policy=policy, by=request.user, values=form.values()
-                )
-            except ValidationError as exc:
-                if policy is not None:
-                    policy.refresh_from_db()
-                apply_errors(exc, form)
-            else:
-                verb = "created" if policy is None else "saved"
-                messages.success(request, f"The SLA policy {saved.name} was {verb}.")
-                return redirect("automation:sla_list")
+        done = _save_posted(
+            request,
+            form,
+            policy,
+            lambda: services.sla_policy_save(policy=policy, by=request.user, values=form.values()),
+            what="SLA policy",
+            done="automation:sla_list",
+        )
+        if done is not None:
+            return done
     else:
         initial = SlaPolicyForm.initial_for(policy) if policy is not None else None
         form = SlaPolicyForm(initial=initial)
