@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "goodwill.accounts",
     "goodwill.partners",
+    "goodwill.campaigns",
     "goodwill.cases",
     "goodwill.sales",
     "goodwill.mailgate",

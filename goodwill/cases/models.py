@@ -234,6 +234,14 @@ class Case(models.Model):
     next_action_at = models.DateTimeField("next action", null=True, blank=True)
     next_action = models.CharField("next action (what)", max_length=200, blank=True)
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        help_text="The campaign that brought this request or lead.",
+    )
     related = models.ForeignKey(
         "self",
         null=True,

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from goodwill.lib.jobs import BackgroundJob
 from goodwill.lib.money import CURRENCY_CHOICES
 from goodwill.partners.models import Partner
 
@@ -335,6 +336,16 @@ class Invoice(models.Model):
     order = models.ForeignKey(
         "Order", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
     )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invoices",
+    )
+    cases = models.ManyToManyField(
+        "cases.Case", blank=True, related_name="invoices", help_text="The requests this document answers."
+    )
     amount_untaxed = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_tax = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_total = models.DecimalField(max_digits=18, decimal_places=4, default=0)
@@ -493,6 +504,16 @@ class Order(models.Model):
     )
     reference = models.CharField(max_length=100, blank=True)
     notes = models.TextField(blank=True)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+    cases = models.ManyToManyField(
+        "cases.Case", blank=True, related_name="orders", help_text="The requests this document answers."
+    )
     amount_untaxed = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_tax = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_total = models.DecimalField(max_digits=18, decimal_places=4, default=0)
@@ -529,9 +550,195 @@ class OrderLine(models.Model):
     subtotal = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     tax_amount = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     quantity_invoiced = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    quantity_delivered = models.DecimalField(
+        "quantity delivered or received", max_digits=18, decimal_places=4, default=0
+    )
 
     class Meta:
         ordering = ["order", "sequence", "id"]
 
     def __str__(self) -> str:
         return self.description
+
+
+class Shipment(models.Model):
+    """Goods going out to a customer (a delivery) or coming in from a supplier (a receipt).
+
+    The promised date is what was agreed; the actual date is when it was done.
+    On-time delivery, a supplier-quality figure, compares the two.
+    """
+
+    class Kind(models.TextChoices):
+        DELIVERY = "delivery", "Delivery"
+        RECEIPT = "receipt", "Receipt"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        READY = "ready", "Ready"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    number = models.CharField(max_length=30, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="shipments")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="shipments"
+    )
+    promised_date = models.DateField(null=True, blank=True)
+    actual_date = models.DateField(null=True, blank=True)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_reference = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-promised_date", "-id"]
+        indexes = [
+            models.Index(fields=["partner", "kind", "actual_date"], name="shipment_partner_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def on_time(self) -> bool | None:
+        """True when done by the promised date; None while there is nothing to compare."""
+        if self.state != self.State.DONE or not self.promised_date or not self.actual_date:
+            return None
+        return self.actual_date <= self.promised_date
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    sequence = models.PositiveIntegerField(default=10)
+    order_line = models.ForeignKey(
+        OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="shipment_lines"
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(
+        max_digits=18, decimal_places=4, default=1, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        ordering = ["shipment", "sequence", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class WorkRecord(models.Model):
+    """Time spent on a case, or a product used for it, and whether it is billable.
+
+    Quotations, invoices and purchase orders made from a case take their lines
+    from these records; an invoiced record points at its invoice line, so that
+    it is never invoiced twice.
+    """
+
+    class Kind(models.TextChoices):
+        TIME = "time", "Time"
+        PRODUCT = "product", "Product"
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="work_records")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TIME)
+    product = models.ForeignKey(
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For time, the service it is billed as.",
+    )
+    description = models.CharField(max_length=500, blank=True)
+    quantity = models.DecimalField(
+        "quantity (hours for time)",
+        max_digits=18,
+        decimal_places=4,
+        validators=[MinValueValidator(0)],
+    )
+    billable = models.BooleanField(default=True)
+    work_date = models.DateField(default=timezone.localdate)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invoice_line = models.ForeignKey(
+        InvoiceLine,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="work_records",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["case", "work_date", "id"]
+        indexes = [
+            models.Index(
+                fields=["case"],
+                condition=Q(billable=True, invoice_line__isnull=True),
+                name="work_billable_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or str(self.product or self.get_kind_display())
+
+
+class DocumentLayout(models.Model):
+    """How the company's quotations and invoices look: one row, edited by managers."""
+
+    company_name = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True, help_text="As printed, one line per line.")
+    vat = models.CharField("VAT number", max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    website = models.CharField(max_length=200, blank=True)
+    bank_details = models.TextField(blank=True, help_text="Printed under the totals of invoices.")
+    footer = models.TextField(blank=True)
+    logo = models.BinaryField(null=True, blank=True, editable=True)
+    logo_type = models.CharField(max_length=40, blank=True)
+    primary_colour = models.CharField(max_length=7, default="#1f4e79")
+    secondary_colour = models.CharField(max_length=7, default="#e8eef5")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.company_name or "Document layout"
+
+
+class SalesImport(BackgroundJob):
+    """A CSV or XLSX file of commercial data from an ERP, imported in the worker."""
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", "Products"
+        PRICE_LISTS = "price_lists", "Price lists"
+        PARTNERS = "partners", "Partners' commercial fields"
+        INVOICES = "invoices", "Invoices"
+        PAYMENTS = "payments", "Payments"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField()
+    lines_file_name = models.CharField(max_length=255, blank=True)
+    lines_content = models.BinaryField(null=True, blank=True)
+    dry_run = models.BooleanField(default=True)
+    all_or_nothing = models.BooleanField(default=False)
+    create_partners = models.BooleanField(default=False)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    rejected_csv = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.file_name}"

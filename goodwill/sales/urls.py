@@ -3,7 +3,7 @@
 from django.urls import path
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.sales import document_urls, views
+from goodwill.sales import document_urls, import_urls, layout_urls, shipment_urls, views
 
 app_name = "sales"
 
@@ -34,4 +34,7 @@ urlpatterns = [
     path("partner/<id:pk>/terms/", views.partner_terms, name="partner_terms"),
     path("partner/<id:pk>/terms/edit/", views.partner_terms_edit, name="partner_terms_edit"),
     *document_urls.urlpatterns,
+    *shipment_urls.urlpatterns,
+    *layout_urls.urlpatterns,
+    *import_urls.urlpatterns,
 ]
