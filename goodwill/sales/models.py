@@ -344,7 +344,10 @@ class Invoice(models.Model):
         related_name="invoices",
     )
     cases = models.ManyToManyField(
-        "cases.Case", blank=True, related_name="invoices", help_text="The requests this document answers."
+        "cases.Case",
+        blank=True,
+        related_name="invoices",
+        help_text="The requests this document answers.",
     )
     amount_untaxed = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_tax = models.DecimalField(max_digits=18, decimal_places=4, default=0)
@@ -512,7 +515,10 @@ class Order(models.Model):
         related_name="orders",
     )
     cases = models.ManyToManyField(
-        "cases.Case", blank=True, related_name="orders", help_text="The requests this document answers."
+        "cases.Case",
+        blank=True,
+        related_name="orders",
+        help_text="The requests this document answers.",
     )
     amount_untaxed = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     amount_tax = models.DecimalField(max_digits=18, decimal_places=4, default=0)

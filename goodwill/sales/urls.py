@@ -3,7 +3,15 @@
 from django.urls import path
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.sales import document_urls, import_urls, layout_urls, shipment_urls, views
+from goodwill.sales import (
+    case_urls,
+    document_urls,
+    import_urls,
+    layout_urls,
+    shipment_urls,
+    statement_urls,
+    views,
+)
 
 app_name = "sales"
 
@@ -37,4 +45,6 @@ urlpatterns = [
     *shipment_urls.urlpatterns,
     *layout_urls.urlpatterns,
     *import_urls.urlpatterns,
+    *statement_urls.urlpatterns,
+    *case_urls.urlpatterns,
 ]

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,25 +16,92 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150)),
-                ('code', models.SlugField(help_text='Short and unique; imports and tracking links refer to the campaign by it.', max_length=40, unique=True)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('web', 'Web'), ('social', 'Social media'), ('search', 'Search advertising'), ('phone', 'Phone'), ('event', 'Event or trade show'), ('print', 'Print or direct mail'), ('partner', 'Partner or referral'), ('other', 'Other')], default='email', max_length=10)),
-                ('start_date', models.DateField(blank=True, null=True)),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('budget', models.DecimalField(decimal_places=2, default=0, max_digits=18, validators=[django.core.validators.MinValueValidator(0)])),
-                ('actual_cost', models.DecimalField(decimal_places=2, default=0, help_text='In the company currency.', max_digits=18, validators=[django.core.validators.MinValueValidator(0)], verbose_name='actual costs')),
-                ('description', models.TextField(blank=True)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Short and unique; imports and tracking links refer to the campaign by it.",
+                        max_length=40,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("web", "Web"),
+                            ("social", "Social media"),
+                            ("search", "Search advertising"),
+                            ("phone", "Phone"),
+                            ("event", "Event or trade show"),
+                            ("print", "Print or direct mail"),
+                            ("partner", "Partner or referral"),
+                            ("other", "Other"),
+                        ],
+                        default="email",
+                        max_length=10,
+                    ),
+                ),
+                ("start_date", models.DateField(blank=True, null=True)),
+                ("end_date", models.DateField(blank=True, null=True)),
+                (
+                    "budget",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "actual_cost",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="In the company currency.",
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="actual costs",
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start_date', 'name', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('start_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='campaign_period_ordered', violation_error_message='The campaign cannot end before it starts.')],
+                "ordering": ["-start_date", "name", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("end_date__isnull", True),
+                            ("start_date__isnull", True),
+                            ("end_date__gte", models.F("start_date")),
+                            _connector="OR",
+                        ),
+                        name="campaign_period_ordered",
+                        violation_error_message="The campaign cannot end before it starts.",
+                    )
+                ],
             },
         ),
     ]

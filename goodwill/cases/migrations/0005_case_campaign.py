@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
-        ('cases', '0004_outboundmessage_attachments_and_more'),
+        ("campaigns", "0001_initial"),
+        ("cases", "0004_outboundmessage_attachments_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='campaign',
-            field=models.ForeignKey(blank=True, help_text='The campaign that brought this request or lead.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cases', to='campaigns.campaign'),
+            model_name="case",
+            name="campaign",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The campaign that brought this request or lead.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="cases",
+                to="campaigns.campaign",
+            ),
         ),
     ]

@@ -8,153 +8,375 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
-        ('cases', '0005_case_campaign'),
-        ('partners', '0004_timelineentry_via'),
-        ('sales', '0004_orders'),
+        ("campaigns", "0001_initial"),
+        ("cases", "0005_case_campaign"),
+        ("partners", "0004_timelineentry_via"),
+        ("sales", "0004_orders"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DocumentLayout',
+            name="DocumentLayout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_name', models.CharField(blank=True, max_length=200)),
-                ('address', models.TextField(blank=True, help_text='As printed, one line per line.')),
-                ('vat', models.CharField(blank=True, max_length=40, verbose_name='VAT number')),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('website', models.CharField(blank=True, max_length=200)),
-                ('bank_details', models.TextField(blank=True, help_text='Printed under the totals of invoices.')),
-                ('footer', models.TextField(blank=True)),
-                ('logo', models.BinaryField(blank=True, editable=True, null=True)),
-                ('logo_type', models.CharField(blank=True, max_length=40)),
-                ('primary_colour', models.CharField(default='#1f4e79', max_length=7)),
-                ('secondary_colour', models.CharField(default='#e8eef5', max_length=7)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "address",
+                    models.TextField(blank=True, help_text="As printed, one line per line."),
+                ),
+                ("vat", models.CharField(blank=True, max_length=40, verbose_name="VAT number")),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("website", models.CharField(blank=True, max_length=200)),
+                (
+                    "bank_details",
+                    models.TextField(blank=True, help_text="Printed under the totals of invoices."),
+                ),
+                ("footer", models.TextField(blank=True)),
+                ("logo", models.BinaryField(blank=True, editable=True, null=True)),
+                ("logo_type", models.CharField(blank=True, max_length=40)),
+                ("primary_colour", models.CharField(default="#1f4e79", max_length=7)),
+                ("secondary_colour", models.CharField(default="#e8eef5", max_length=7)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='campaign',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='invoices', to='campaigns.campaign'),
+            model_name="invoice",
+            name="campaign",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="invoices",
+                to="campaigns.campaign",
+            ),
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='cases',
-            field=models.ManyToManyField(blank=True, help_text='The requests this document answers.', related_name='invoices', to='cases.case'),
+            model_name="invoice",
+            name="cases",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="The requests this document answers.",
+                related_name="invoices",
+                to="cases.case",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='campaign',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='orders', to='campaigns.campaign'),
+            model_name="order",
+            name="campaign",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="orders",
+                to="campaigns.campaign",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='cases',
-            field=models.ManyToManyField(blank=True, help_text='The requests this document answers.', related_name='orders', to='cases.case'),
+            model_name="order",
+            name="cases",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="The requests this document answers.",
+                related_name="orders",
+                to="cases.case",
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='quantity_delivered',
-            field=models.DecimalField(decimal_places=4, default=0, max_digits=18, verbose_name='quantity delivered or received'),
+            model_name="orderline",
+            name="quantity_delivered",
+            field=models.DecimalField(
+                decimal_places=4,
+                default=0,
+                max_digits=18,
+                verbose_name="quantity delivered or received",
+            ),
         ),
         migrations.CreateModel(
-            name='SalesImport',
+            name="SalesImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('progress_total', models.PositiveIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('kind', models.CharField(choices=[('products', 'Products'), ('price_lists', 'Price lists'), ('partners', "Partners' commercial fields"), ('invoices', 'Invoices'), ('payments', 'Payments')], max_length=12)),
-                ('file_name', models.CharField(max_length=255)),
-                ('content', models.BinaryField()),
-                ('lines_file_name', models.CharField(blank=True, max_length=255)),
-                ('lines_content', models.BinaryField(blank=True, null=True)),
-                ('dry_run', models.BooleanField(default=True)),
-                ('all_or_nothing', models.BooleanField(default=False)),
-                ('create_partners', models.BooleanField(default=False)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('report', models.JSONField(blank=True, default=dict)),
-                ('rejected_csv', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("progress_total", models.PositiveIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("products", "Products"),
+                            ("price_lists", "Price lists"),
+                            ("partners", "Partners' commercial fields"),
+                            ("invoices", "Invoices"),
+                            ("payments", "Payments"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255)),
+                ("content", models.BinaryField()),
+                ("lines_file_name", models.CharField(blank=True, max_length=255)),
+                ("lines_content", models.BinaryField(blank=True, null=True)),
+                ("dry_run", models.BooleanField(default=True)),
+                ("all_or_nothing", models.BooleanField(default=False)),
+                ("create_partners", models.BooleanField(default=False)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                ("report", models.JSONField(blank=True, default=dict)),
+                ("rejected_csv", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Shipment',
+            name="Shipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('delivery', 'Delivery'), ('receipt', 'Receipt')], max_length=10)),
-                ('number', models.CharField(max_length=30, unique=True)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('ready', 'Ready'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='draft', max_length=10)),
-                ('promised_date', models.DateField(blank=True, null=True)),
-                ('actual_date', models.DateField(blank=True, null=True)),
-                ('carrier', models.CharField(blank=True, max_length=100)),
-                ('tracking_reference', models.CharField(blank=True, max_length=100)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='shipments', to='sales.order')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='shipments', to='partners.partner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("delivery", "Delivery"), ("receipt", "Receipt")], max_length=10
+                    ),
+                ),
+                ("number", models.CharField(max_length=30, unique=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("ready", "Ready"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("promised_date", models.DateField(blank=True, null=True)),
+                ("actual_date", models.DateField(blank=True, null=True)),
+                ("carrier", models.CharField(blank=True, max_length=100)),
+                ("tracking_reference", models.CharField(blank=True, max_length=100)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="shipments",
+                        to="sales.order",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="shipments",
+                        to="partners.partner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-promised_date', '-id'],
+                "ordering": ["-promised_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ShipmentLine',
+            name="ShipmentLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequence', models.PositiveIntegerField(default=10)),
-                ('description', models.CharField(max_length=500)),
-                ('quantity', models.DecimalField(decimal_places=4, default=1, max_digits=18, validators=[django.core.validators.MinValueValidator(0)])),
-                ('order_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='shipment_lines', to='sales.orderline')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.product')),
-                ('shipment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='sales.shipment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sequence", models.PositiveIntegerField(default=10)),
+                ("description", models.CharField(max_length=500)),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=1,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "order_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="shipment_lines",
+                        to="sales.orderline",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sales.product",
+                    ),
+                ),
+                (
+                    "shipment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="sales.shipment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['shipment', 'sequence', 'id'],
+                "ordering": ["shipment", "sequence", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkRecord',
+            name="WorkRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('time', 'Time'), ('product', 'Product')], default='time', max_length=10)),
-                ('description', models.CharField(blank=True, max_length=500)),
-                ('quantity', models.DecimalField(decimal_places=4, max_digits=18, validators=[django.core.validators.MinValueValidator(0)], verbose_name='quantity (hours for time)')),
-                ('billable', models.BooleanField(default=True)),
-                ('work_date', models.DateField(default=django.utils.timezone.localdate)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='work_records', to='cases.case')),
-                ('invoice_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='work_records', to='sales.invoiceline')),
-                ('product', models.ForeignKey(blank=True, help_text='For time, the service it is billed as.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.product')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("time", "Time"), ("product", "Product")],
+                        default="time",
+                        max_length=10,
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=500)),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        decimal_places=4,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="quantity (hours for time)",
+                    ),
+                ),
+                ("billable", models.BooleanField(default=True)),
+                ("work_date", models.DateField(default=django.utils.timezone.localdate)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="work_records",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "invoice_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="work_records",
+                        to="sales.invoiceline",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For time, the service it is billed as.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sales.product",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['case', 'work_date', 'id'],
+                "ordering": ["case", "work_date", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='shipment',
-            index=models.Index(fields=['partner', 'kind', 'actual_date'], name='shipment_partner_kind'),
+            model_name="shipment",
+            index=models.Index(
+                fields=["partner", "kind", "actual_date"], name="shipment_partner_kind"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workrecord',
-            index=models.Index(condition=models.Q(('billable', True), ('invoice_line__isnull', True)), fields=['case'], name='work_billable_open'),
+            model_name="workrecord",
+            index=models.Index(
+                condition=models.Q(("billable", True), ("invoice_line__isnull", True)),
+                fields=["case"],
+                name="work_billable_open",
+            ),
         ),
     ]

@@ -1,0 +1,5 @@
+"""The statement pages, spliced into the "sales" namespace (/sales/)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
