@@ -644,8 +644,8 @@ class WorkRecord(models.Model):
     """Time spent on a case, or a product used for it, and whether it is billable.
 
     Quotations, invoices and purchase orders made from a case take their lines
-    from these records; an invoiced record points at its invoice line, so that
-    it is never invoiced twice.
+    from these records; an invoiced record points at its invoice, so that it is
+    never invoiced twice (cancelling the draft frees it again).
     """
 
     class Kind(models.TextChoices):
@@ -674,12 +674,13 @@ class WorkRecord(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    invoice_line = models.ForeignKey(
-        InvoiceLine,
+    invoice = models.ForeignKey(
+        Invoice,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="work_records",
+        help_text="The invoice (or vendor bill) that billed this record.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -688,7 +689,7 @@ class WorkRecord(models.Model):
         indexes = [
             models.Index(
                 fields=["case"],
-                condition=Q(billable=True, invoice_line__isnull=True),
+                condition=Q(billable=True, invoice__isnull=True),
                 name="work_billable_open",
             ),
         ]

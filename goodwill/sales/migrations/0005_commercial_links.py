@@ -330,13 +330,14 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
-                    "invoice_line",
+                    "invoice",
                     models.ForeignKey(
                         blank=True,
+                        help_text="The invoice (or vendor bill) that billed this record.",
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="work_records",
-                        to="sales.invoiceline",
+                        to="sales.invoice",
                     ),
                 ),
                 (
@@ -374,7 +375,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="workrecord",
             index=models.Index(
-                condition=models.Q(("billable", True), ("invoice_line__isnull", True)),
+                condition=models.Q(("billable", True), ("invoice__isnull", True)),
                 fields=["case"],
                 name="work_billable_open",
             ),
