@@ -43,11 +43,14 @@ from goodwill.sales.models import (
     PartnerTerms,
     PaymentTerm,
     Product,
+    WorkRecord,
 )
 from goodwill.sales.pricing import price_for
 
 if TYPE_CHECKING:
     from goodwill.accounts.models import User
+    from goodwill.campaigns.models import Campaign
+    from goodwill.cases.models import Case
 
 PREFIXES = {
     Invoice.Kind.CUSTOMER_INVOICE: "INV",
@@ -60,7 +63,15 @@ REFUND_KIND = {
     Invoice.Kind.VENDOR_BILL: Invoice.Kind.VENDOR_REFUND,
 }
 MAX_LINES = 1000
-HEADER_FIELDS = ("partner", "currency", "invoice_date", "payment_term", "reference", "notes")
+HEADER_FIELDS = (
+    "partner",
+    "currency",
+    "invoice_date",
+    "payment_term",
+    "reference",
+    "notes",
+    "campaign",
+)
 
 
 @dataclass(frozen=True)
@@ -258,9 +269,12 @@ def invoice_create(
     reference: str = "",
     notes: str = "",
     order: Order | None = None,
+    campaign: Campaign | None = None,
+    cases: Sequence[Case] = (),
 ) -> Invoice:
     """A draft in the partner's currency (else the company's), with the
-    partner's payment terms unless others are given; *order* is the order it bills."""
+    partner's payment terms unless others are given; *order* is the order it
+    bills, *campaign* the campaign that brought it and *cases* the requests it bills."""
     if kind not in PREFIXES:
         raise ValidationError({"kind": f"Unknown kind of invoice {kind!r}."})
     currency = (currency or partner.currency or settings.COMPANY_CURRENCY).upper()
@@ -276,9 +290,12 @@ def invoice_create(
         reference=(reference or "").strip()[:100],
         notes=(notes or "").strip(),
         order=order,
+        campaign=campaign,
         created_by=by,
     )
     invoice.save()
+    if cases:
+        invoice.cases.add(*cases)
     on = invoice_date or timezone.localdate()
     _store_lines(invoice, _clean_lines(lines, partner=partner, currency=currency, on=on, kind=kind))
     invoice.save()
@@ -383,6 +400,8 @@ def invoice_cancel(*, invoice: Invoice, by: User | None) -> Invoice:
     invoice.state = Invoice.State.CANCELLED
     invoice.updated_at = timezone.now()
     invoice.save(update_fields=["state", "updated_at"])
+    # What the draft billed from cases can be billed again.
+    WorkRecord.objects.filter(invoice=invoice).update(invoice=None)
     _note(invoice, by=by, action="cancelled", body=f"{invoice} cancelled")
     events.emit("invoice.cancelled", invoice_id=invoice.pk, by_id=getattr(by, "pk", None))
     return invoice
@@ -414,6 +433,8 @@ def invoice_refund(*, invoice: Invoice, by: User | None) -> Invoice:
         currency=invoice.currency,
         payment_term=invoice.payment_term,
         reference=invoice.number,
+        campaign=invoice.campaign,
+        cases=list(invoice.cases.all()),
     )
     refund.origin = invoice
     refund.save(update_fields=["origin"])

@@ -12,9 +12,9 @@ invoiced, line by line, and links it to the order.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,6 +36,8 @@ from goodwill.sales.models import Invoice, Order, OrderLine, PaymentTerm, PriceL
 
 if TYPE_CHECKING:
     from goodwill.accounts.models import User
+    from goodwill.campaigns.models import Campaign
+    from goodwill.cases.models import Case
 
 PREFIXES = {Order.Kind.SALE: "SO", Order.Kind.PURCHASE: "PO"}
 INVOICE_KIND = {
@@ -92,8 +94,12 @@ def order_create(
     price_list: PriceList | None = None,
     reference: str = "",
     notes: str = "",
+    campaign: Campaign | None = None,
+    cases: Sequence[Case] = (),
 ) -> Order:
-    """A quotation (or purchase order) in draft, priced from the partner's terms."""
+    """A quotation (or purchase order) in draft, priced from the partner's terms.
+
+    *campaign* is the campaign that brought it and *cases* the requests it answers."""
     if kind not in PREFIXES:
         raise ValidationError({"kind": f"Unknown kind of order {kind!r}."})
     terms = partner_terms(partner)
@@ -118,10 +124,13 @@ def order_create(
         price_list=price_list,
         reference=(reference or "").strip()[:100],
         notes=(notes or "").strip(),
+        campaign=campaign,
         created_by=by,
     )
     _store_lines(order, lines)
     order.save()
+    if cases:
+        order.cases.add(*cases)
     _note(
         order,
         by=by,
@@ -133,17 +142,76 @@ def order_create(
     return order
 
 
-@transaction.atomic
+def _label(name: str) -> str:
+    return str(getattr(Order._meta.get_field(name), "verbose_name", name))
+
+
 def order_update_lines(*, order: Order, by: User | None, lines: Sequence[LineInput]) -> Order:
+    return order_update(order=order, by=by, lines=lines)
+
+
+HEADER_FIELDS = (
+    "partner",
+    "currency",
+    "order_date",
+    "valid_until",
+    "payment_term",
+    "price_list",
+    "reference",
+    "notes",
+    "campaign",
+)
+
+
+@transaction.atomic
+def order_update(
+    *,
+    order: Order,
+    by: User | None,
+    values: Mapping[str, Any] | None = None,
+    lines: Sequence[LineInput] | None = None,
+) -> Order:
+    """Change a draft or sent quotation's header (*values*) and/or replace its lines.
+
+    Changing the partner, currency or price list does not reprice lines kept as
+    they were; pass the lines again (without prices) to reprice them."""
     order = Order.objects.select_for_update(of=("self",)).select_related("partner").get(pk=order.pk)
     if order.state not in {Order.State.DRAFT, Order.State.SENT}:
         raise ValidationError(
             f"{order.number} is {order.get_state_display().lower()}; only a draft or sent "
             "quotation can change."
         )
-    _store_lines(order, lines)
+    values = dict(values or {})
+    unknown = set(values) - set(HEADER_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be set: {', '.join(sorted(unknown))}.")
+    before = {name: getattr(order, name) for name in values}
+    for name, value in values.items():
+        setattr(order, name, value)
+    if order.currency not in CURRENCIES:
+        raise ValidationError({"currency": f"Unknown currency {order.currency!r}."})
+    if order.price_list is not None and order.price_list.currency != order.currency:
+        raise ValidationError(
+            {
+                "price_list": f"{order.price_list} is in {order.price_list.currency}, "
+                f"the order in {order.currency}."
+            }
+        )
+    if order.valid_until is not None and order.valid_until < order.order_date:
+        raise ValidationError({"valid_until": "A quotation cannot expire before its date."})
+    if "partner" in values and order.invoices.exists():
+        raise ValidationError({"partner": "The order has invoices; its partner cannot change."})
+    if lines is not None:
+        _store_lines(order, lines)
     order.updated_at = timezone.now()
     order.save()
+    changed = [
+        f"{_label(name)}: {before[name] or '—'} → {value or '—'}"
+        for name, value in values.items()
+        if before[name] != value
+    ]
+    if changed:
+        _note(order, by=by, action="updated", body=f"{order.number}: " + "; ".join(changed))
     events.emit("order.updated", order_id=order.pk, by_id=getattr(by, "pk", None))
     return order
 
@@ -202,6 +270,8 @@ def order_invoice(*, order: Order, by: User | None) -> Invoice:
         payment_term=order.payment_term,
         reference=order.number,
         order=order,
+        campaign=order.campaign,
+        cases=list(order.cases.all()),
         lines=[
             LineInput(
                 description=line.description,
