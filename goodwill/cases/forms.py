@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from goodwill.accounts.models import User
 from goodwill.accounts.selectors import staff_users
+from goodwill.campaigns.models import Campaign
 from goodwill.cases.models import (
     Case,
     CaseCategory,
@@ -154,6 +155,11 @@ class CaseForm(forms.Form):
     )
     next_action = forms.CharField(max_length=200, required=False, label="Next action")
     channel = forms.ChoiceField(choices=BLANK + list(Case.Channel.choices), required=False)
+    campaign = IdChoiceField(
+        queryset=Campaign.objects.order_by("-active", "name"),
+        required=False,
+        help_text="The campaign that brought this request or lead.",
+    )
     related = IdChoiceField(queryset=Case.objects.none(), required=False, label="Related case")
     # Opportunity
     planned_revenue = forms.DecimalField(

@@ -83,6 +83,7 @@ EDITABLE_FIELDS = (
     "next_action_at",
     "next_action",
     "channel",
+    "campaign",
     "related",
     "planned_revenue",
     "planned_cost",

@@ -199,8 +199,6 @@ def order_update(
         )
     if order.valid_until is not None and order.valid_until < order.order_date:
         raise ValidationError({"valid_until": "A quotation cannot expire before its date."})
-    if "partner" in values and order.invoices.exists():
-        raise ValidationError({"partner": "The order has invoices; its partner cannot change."})
     if lines is not None:
         _store_lines(order, lines)
     order.updated_at = timezone.now()

@@ -135,3 +135,52 @@ def test_an_invoiced_order_cannot_be_cancelled_until_credited(
     invoicing.invoice_cancel(invoice=invoice, by=None)
     assert orders.order_set_state(order=order, by=None, action="cancel").state == "cancelled"
     assert Invoice.objects.get(pk=invoice.pk).state == "cancelled"
+
+
+def test_updating_a_quotations_header(acme: Partner, robot: Product) -> None:
+    from goodwill.campaigns.models import Campaign
+    from goodwill.partners.models import TimelineEntry
+
+    spring = Campaign.objects.create(name="Spring", code="spring")
+    order = orders.order_create(
+        by=None, partner=acme, lines=[LineInput(product=robot)], order_date=DAY
+    )
+    orders.order_update(order=order, by=None, values={"reference": "RFQ-9", "campaign": spring})
+    order.refresh_from_db()
+    assert order.reference == "RFQ-9"
+    assert order.campaign == spring
+    assert order.lines.count() == 1  # lines untouched when none are given
+    note = TimelineEntry.objects.filter(action="updated").latest("id")
+    assert "reference: — → RFQ-9" in note.body
+
+    usd = PriceList.objects.create(name="USD list", currency="USD")
+    with pytest.raises(ValidationError, match="is in USD"):
+        orders.order_update(order=order, by=None, values={"price_list": usd})
+    with pytest.raises(ValidationError, match="cannot be set"):
+        orders.order_update(order=order, by=None, values={"state": "done"})
+    with pytest.raises(ValidationError, match="expire before"):
+        orders.order_update(
+            order=order, by=None, values={"valid_until": DAY - datetime.timedelta(days=1)}
+        )
+    order.refresh_from_db()
+    assert order.price_list is None
+    assert order.valid_until is None
+
+
+def test_the_campaign_and_cases_follow_the_order_onto_its_invoice(
+    acme: Partner, robot: Product
+) -> None:
+    from goodwill.campaigns.models import Campaign
+    from tests.factories import CaseFactory
+
+    spring = Campaign.objects.create(name="Spring", code="spring")
+    case = CaseFactory(partner=acme)
+    order = orders.order_create(
+        by=None, partner=acme, lines=[LineInput(product=robot)], campaign=spring, cases=[case]
+    )
+    orders.order_set_state(order=order, by=None, action="confirm")
+    invoice = orders.order_invoice(order=order, by=None)
+    assert invoice.campaign == spring
+    assert list(invoice.cases.all()) == [case]
+    with pytest.raises(ValidationError, match="only a draft or sent quotation can change"):
+        orders.order_update(order=order, by=None, values={"partner": PartnerFactory()})
