@@ -15,6 +15,7 @@ from django.urls import URLResolver, include, path
 from django.utils import timezone
 
 from goodwill import urls as root_urls
+from goodwill.campaigns.models import Campaign
 from goodwill.partners.models import Partner
 from goodwill.sales import document_urls, invoicing, orders
 from goodwill.sales.document_views import install_partner_panel
@@ -292,12 +293,38 @@ def test_editing_lines_of_a_quotation_and_of_a_draft_invoice(
     order = orders.order_create(by=None, partner=acme, lines=[LineInput(product=robot)])
     page = maria_client.get(f"/sales/orders/{order.pk}/edit/").content.decode()
     assert 'value="1000"' in page
+    spring = Campaign.objects.create(name="Spring", code="spring")
+    header = {
+        "partner": str(acme.pk),
+        "order_date": str(order.order_date),
+        "valid_until": str(order.order_date + datetime.timedelta(days=30)),
+        "currency": "EUR",
+        "reference": "RFQ-12",
+        "campaign": str(spring.pk),
+    }
     response = maria_client.post(
-        f"/sales/orders/{order.pk}/edit/", _lines({"product": str(robot.pk), "quantity": "3"})
+        f"/sales/orders/{order.pk}/edit/",
+        {**header, **_lines({"product": str(robot.pk), "quantity": "3"})},
     )
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.amount_untaxed == D("3000.00")
+    assert (order.reference, order.campaign) == ("RFQ-12", spring)
+    assert order.valid_until == order.order_date + datetime.timedelta(days=30)
+    # A header error shows on the form and saves nothing.
+    bad = {**header, "valid_until": str(order.order_date - datetime.timedelta(days=1))}
+    response = maria_client.post(
+        f"/sales/orders/{order.pk}/edit/",
+        {**bad, **_lines({"product": str(robot.pk), "quantity": "5"})},
+    )
+    assert response.status_code == 400
+    assert b"cannot expire before its date" in response.content
+    order.refresh_from_db()
+    assert order.amount_untaxed == D("3000.00")
+    # Once confirmed, the order no longer changes.
+    orders.order_set_state(order=order, by=None, action="confirm")
+    response = maria_client.post(f"/sales/orders/{order.pk}/edit/", header, follow=True)
+    assert b"it cannot change" in response.content
 
     invoice = _invoice(acme, robot, post=False)
     response = maria_client.post(
