@@ -478,6 +478,29 @@ class PaymentAllocation(models.Model):
         return f"{self.amount} of {self.payment} to {self.invoice}"
 
 
+class CreditAllocation(models.Model):
+    """Part of a posted credit note (or vendor refund) set off against a posted
+    invoice (or vendor bill) of the same partner and currency: both count it
+    as paid."""
+
+    credit_note = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credits_given")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credits_received")
+    amount = models.DecimalField(max_digits=18, decimal_places=4)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_allocation_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit_note} → {self.invoice}: {self.amount}"
+
+
 class Order(models.Model):
     """A quotation that becomes a sales order, or a purchase order to a supplier."""
 

@@ -1,8 +1,0 @@
-# Placeholder in the migration chain; merged into one migration before landing.
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    dependencies = [("sales", "0008_imports")]
-
-    operations: list[migrations.operations.base.Operation] = []
