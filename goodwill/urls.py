@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/setup/", include("goodwill.cases.setup_urls")),
     path("cases/", include("goodwill.cases.urls")),
     path("sales/", include("goodwill.sales.urls")),
+    path("campaigns/", include("goodwill.campaigns.urls")),
     path("mail/setup/", include("goodwill.mailgate.setup_urls")),
     path("mail/", include("goodwill.mailgate.urls")),
     path("mail/", include("goodwill.mailgate.outbox_urls")),
