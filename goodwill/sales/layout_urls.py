@@ -1,5 +1,17 @@
-"""The layout pages, spliced into the "sales" namespace (/sales/)."""
+"""The PDFs and the layout pages, spliced into the "sales" namespace (/sales/).
 
-from django.urls import URLPattern
+``goodwill/sales/urls.py`` lists these before the document pages, whose
+``orders/<id>/<action>/`` would otherwise take ``orders/<id>/pdf/``.
+"""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
+from goodwill.sales import layout_views as views
+
+urlpatterns = [
+    path("orders/<id:pk>/pdf/", views.order_pdf, name="order_pdf"),
+    path("invoices/<id:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("layout/", views.layout_edit, name="layout"),
+    path("layout/preview/", views.layout_preview, name="layout_preview"),
+]
