@@ -14,6 +14,7 @@ GOODWILL_COMMANDS = {
     "scheduler": "run the periodic jobs (mailbox polling, the outbox); one per site",
     "mailgate": "store one email read on stdin (for an MTA alias or fetchmail)",
     "smtpd": "receive email over SMTP or LMTP (--bind 127.0.0.1:2525)",
+    "sales_import": "import products, prices, terms, invoices or payments from an ERP file",
     "migrate": "create or upgrade the database schema",
     "createsuperuser": "create an administrator account",
     "check": "check the configuration (add --deploy for production)",

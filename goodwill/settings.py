@@ -218,6 +218,8 @@ SPECTACULAR_SETTINGS = {
 
 # Partner export and other generated files.
 EXPORT_RETENTION_DAYS = envint("EXPORT_RETENTION_DAYS", 7, minimum=1)
+# ERP imports (Sales > Import from ERP): the largest file one may upload.
+SALES_IMPORT_MAX_MB = envint("SALES_IMPORT_MAX_MB", 50, minimum=1)
 
 # The currency the company keeps its books in: list prices are in it, and
 # reports convert documents to it at their date.
