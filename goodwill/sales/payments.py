@@ -16,7 +16,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -207,6 +207,37 @@ class Balance:
         return self.receivable - self.credit
 
 
+def aging_sums(
+    *, on: datetime.date, amount: Any, where: Q | None = None, prefix: str = ""
+) -> dict[str, Coalesce]:
+    """Aggregates that spread *amount* over the aging BUCKETS by days past the
+    due date on *on* (not yet due, 1–30, 31–60, 61–90, over 90), counting only
+    the rows *where* matches; the keys are *prefix* + the bucket name. Shared by
+    ``partner_balances`` and the statements of account."""
+    money = DecimalField(max_digits=18, decimal_places=4)
+    zero = Value(Decimal(0), output_field=money)
+    base = where if where is not None else Q()
+
+    def within(window: Q) -> Coalesce:
+        return Coalesce(
+            Sum(Case(When(base & window, then=amount), default=zero, output_field=money)), zero
+        )
+
+    def overdue_between(low: int, high: int | None) -> Coalesce:
+        window = Q(due_date__lt=on - datetime.timedelta(days=low))
+        if high is not None:
+            window &= Q(due_date__gte=on - datetime.timedelta(days=high))
+        return within(window)
+
+    return {
+        f"{prefix}not_due": within(Q(due_date__gte=on)),
+        f"{prefix}days_0_30": overdue_between(0, 30),
+        f"{prefix}days_31_60": overdue_between(30, 60),
+        f"{prefix}days_61_90": overdue_between(60, 90),
+        f"{prefix}days_90_plus": overdue_between(90, None),
+    }
+
+
 def partner_balances(*, partner: Partner, on: datetime.date | None = None) -> list[Balance]:
     """The partner's open balance per currency, with the receivable's aging by
     days past the due date on *on* (today by default): one query for the
@@ -223,13 +254,6 @@ def partner_balances(*, partner: Partner, on: datetime.date | None = None) -> li
     )
     receivable_kinds = [Invoice.Kind.CUSTOMER_INVOICE, Invoice.Kind.CUSTOMER_CREDIT]
 
-    def overdue_between(low: int, high: int | None) -> Sum:
-        start = today - datetime.timedelta(days=low)
-        window = Q(kind__in=receivable_kinds, due_date__lt=start)
-        if high is not None:
-            window &= Q(due_date__gte=today - datetime.timedelta(days=high))
-        return Sum(Case(When(window, then=signed), default=zero, output_field=money))
-
     rows = (
         Invoice.objects.filter(partner=partner, state__in=OPEN_STATES)
         .values("currency")
@@ -240,19 +264,7 @@ def partner_balances(*, partner: Partner, on: datetime.date | None = None) -> li
             payable=Coalesce(
                 Sum(Case(When(~Q(kind__in=receivable_kinds), then=signed), default=zero)), zero
             ),
-            not_due=Coalesce(
-                Sum(
-                    Case(
-                        When(Q(kind__in=receivable_kinds, due_date__gte=today), then=signed),
-                        default=zero,
-                    )
-                ),
-                zero,
-            ),
-            days_0_30=Coalesce(overdue_between(0, 30), zero),
-            days_31_60=Coalesce(overdue_between(30, 60), zero),
-            days_61_90=Coalesce(overdue_between(60, 90), zero),
-            days_90_plus=Coalesce(overdue_between(90, None), zero),
+            **aging_sums(on=today, amount=signed, where=Q(kind__in=receivable_kinds)),
         )
         .order_by("currency")
     )

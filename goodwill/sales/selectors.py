@@ -12,18 +12,19 @@ that invoice in the company currency (segments and campaigns call it; see
 from __future__ import annotations
 
 import datetime
+import decimal
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, DecimalField, F, Max, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DecimalField, F, Max, Min, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from goodwill.partners.models import Partner
-from goodwill.sales.models import Invoice, Order, Payment
-from goodwill.sales.pricing import convert
+from goodwill.sales.models import ExchangeRate, Invoice, Order, Payment
+from goodwill.sales.pricing import CONVERSION_PRECISION
 
 BILLED = (Invoice.State.POSTED, Invoice.State.PARTIAL, Invoice.State.PAID)
 SALES_KINDS = (Invoice.Kind.CUSTOMER_INVOICE, Invoice.Kind.CUSTOMER_CREDIT)
@@ -59,6 +60,7 @@ class SalesSummary:
     invoices: list[Invoice] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    unconverted: list[str] = field(default_factory=list)  # currencies without a rate
 
     @property
     def lifetime_value(self) -> Decimal:
@@ -66,47 +68,81 @@ class SalesSummary:
         return self.turnover_all_time
 
 
+def _rates(
+    currencies: set[str], until: datetime.date
+) -> dict[str, tuple[list[datetime.date], list[Decimal]]]:
+    """The exchange rates of *currencies* up to *until*, by date, in one query."""
+    rates: dict[str, tuple[list[datetime.date], list[Decimal]]] = {c: ([], []) for c in currencies}
+    for code, valid_from, rate in (
+        ExchangeRate.objects.filter(currency__in=currencies, valid_from__lte=until)
+        .order_by("currency", "valid_from")
+        .values_list("currency", "valid_from", "rate")
+    ):
+        rates[code][0].append(valid_from)
+        rates[code][1].append(rate)
+    return rates
+
+
 def partner_sales_summary(
     *, partner: Partner, today: datetime.date | None = None, latest: int = 10
 ) -> SalesSummary:
     """Turnover (12 months and all time), first and last sale, and the latest
-    documents of *partner* and its subsidiaries, in the company currency."""
+    documents of *partner* and its subsidiaries, in the company currency.
+
+    One grouped query gives the totals per currency; documents in another
+    currency are then summed per day and converted at that day's rate, with
+    the rates read in one query. Amounts in a currency without a rate on their
+    day are left out and the currency is listed in ``unconverted``."""
     today = today or timezone.localdate()
     year_ago = today - datetime.timedelta(days=365)
     company = settings.COMPANY_CURRENCY
     family = partner_family(partner)
     billed = Invoice.objects.filter(partner_id__in=family, kind__in=SALES_KINDS, state__in=BILLED)
-    rows = (
-        billed.values("currency", "invoice_date").annotate(net=Sum(_net_untaxed())).order_by()
-        if billed.exclude(currency=company).exists()
-        else []
+    sale = Q(kind=Invoice.Kind.CUSTOMER_INVOICE)
+    totals: Any = list(
+        billed.values("currency")
+        .annotate(
+            all_time=Sum(_net_untaxed()),
+            recent=Sum(_net_untaxed(), filter=Q(invoice_date__gt=year_ago)),
+            first=Min("invoice_date", filter=sale),
+            last=Max("invoice_date", filter=sale),
+        )
+        .order_by()
     )
     summary = SalesSummary(currency=company)
-    if rows:
-        # Several currencies: convert each day's total at that day's rate.
-        for row in rows:
-            day = row["invoice_date"]
-            assert day is not None  # noqa: S101 - posted documents always have a date
-            amount = convert(
-                amount=row["net"], from_currency=row["currency"], to_currency=company, on=day
-            )
-            summary.turnover_all_time += amount
-            if day > year_ago:
-                summary.turnover_12_months += amount
-    else:
-        totals: dict[str, Any] = billed.aggregate(
-            all_time=Coalesce(Sum(_net_untaxed()), Value(Decimal(0), output_field=MONEY)),
-            recent=Coalesce(
-                Sum(_net_untaxed(), filter=Q(invoice_date__gt=year_ago)),
-                Value(Decimal(0), output_field=MONEY),
-            ),
-        )
-        summary.turnover_all_time = totals["all_time"]
-        summary.turnover_12_months = totals["recent"]
-    dates = billed.filter(kind=Invoice.Kind.CUSTOMER_INVOICE).aggregate(
-        first=Min("invoice_date"), last=Max("invoice_date")
-    )
-    summary.first_sale, summary.last_sale = dates["first"], dates["last"]
+    firsts = [row["first"] for row in totals if row["first"] is not None]
+    lasts = [row["last"] for row in totals if row["last"] is not None]
+    summary.first_sale = min(firsts, default=None)
+    summary.last_sale = max(lasts, default=None)
+    foreign = {row["currency"] for row in totals if row["currency"] != company}
+    for row in totals:
+        if row["currency"] == company:
+            summary.turnover_all_time += row["all_time"] or 0
+            summary.turnover_12_months += row["recent"] or 0
+    if foreign:
+        # Each day's total converted at that day's rate (as ``pricing.convert`` does).
+        rates = _rates(foreign, today)
+        unconverted: set[str] = set()
+        with decimal.localcontext() as context:
+            context.prec = CONVERSION_PRECISION
+            for code, day, net in (
+                billed.filter(currency__in=foreign)
+                .values("currency", "invoice_date")
+                .annotate(net=Sum(_net_untaxed()))
+                .order_by()
+                .values_list("currency", "invoice_date", "net")
+            ):
+                days, values = rates[code]
+                assert day is not None  # noqa: S101 - posted documents always have a date
+                at = bisect_right(days, day) - 1
+                if at < 0:
+                    unconverted.add(code)
+                    continue
+                amount = net / values[at]
+                summary.turnover_all_time += amount
+                if day > year_ago:
+                    summary.turnover_12_months += amount
+        summary.unconverted = sorted(unconverted)
     summary.invoices = list(
         Invoice.objects.filter(partner_id__in=family)
         .select_related("partner")
