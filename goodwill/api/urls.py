@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.api import cases, mail, partners
+from goodwill.api import cases, mail, partners, sales
 
 app_name = "api"
 
@@ -49,4 +49,34 @@ urlpatterns = [
     path("mail/outbox/<id:pk>/retry/", mail.outbox_retry_view, name="mail_outbox_retry"),
     path("mail/suppressions/", mail.suppression_collection, name="mail_suppression_list"),
     path("mail/suppressions/<id:pk>/", mail.suppression_detail, name="mail_suppression_detail"),
+    # Sales and purchases (goodwill/api/sales.py)
+    path("partners/<id:pk>/terms/", sales.partner_terms, name="partner_terms"),
+    path("partners/<id:pk>/balance/", sales.partner_balance, name="partner_balance"),
+    path("sales/products/", sales.product_collection, name="sales_product_list"),
+    path("sales/products/<id:pk>/", sales.product_detail, name="sales_product_detail"),
+    path(
+        "sales/product-categories/",
+        sales.product_category_list,
+        name="sales_product_category_list",
+    ),
+    path("sales/price-lists/", sales.price_list_list, name="sales_price_list_list"),
+    path("sales/price-lists/<id:pk>/", sales.price_list_detail, name="sales_price_list_detail"),
+    path("sales/price/", sales.price, name="sales_price"),
+    path("sales/payment-terms/", sales.payment_term_list, name="sales_payment_term_list"),
+    path("sales/exchange-rates/", sales.exchange_rate_collection, name="sales_exchange_rate_list"),
+    path("sales/orders/", sales.order_collection, name="sales_order_list"),
+    path("sales/orders/<id:pk>/", sales.order_detail, name="sales_order_detail"),
+    path("sales/orders/<id:pk>/state/", sales.order_state, name="sales_order_state"),
+    path("sales/orders/<id:pk>/invoice/", sales.order_invoice, name="sales_order_invoice"),
+    path("sales/invoices/", sales.invoice_collection, name="sales_invoice_list"),
+    path("sales/invoices/<id:pk>/", sales.invoice_detail, name="sales_invoice_detail"),
+    path("sales/invoices/<id:pk>/post/", sales.invoice_post, name="sales_invoice_post"),
+    path("sales/invoices/<id:pk>/cancel/", sales.invoice_cancel, name="sales_invoice_cancel"),
+    path(
+        "sales/invoices/<id:pk>/credit-note/",
+        sales.invoice_credit_note,
+        name="sales_invoice_credit_note",
+    ),
+    path("sales/payments/", sales.payment_collection, name="sales_payment_list"),
+    path("sales/payments/<id:pk>/", sales.payment_detail, name="sales_payment_detail"),
 ]

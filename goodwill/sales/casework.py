@@ -332,6 +332,40 @@ def invoice_from_case(*, case: Case, by: User | None, partner: Partner | None = 
     )
 
 
+def _numbers(cases: Sequence[Case]) -> str:
+    return ", ".join(f"#{case.number}" for case in sorted(cases, key=lambda c: c.number))
+
+
+@transaction.atomic
+def document_cases_set(
+    *,
+    document: Order | Invoice,
+    by: User | None,
+    cases: Sequence[Case],
+    keep: Sequence[int] = (),
+) -> None:
+    """Make *cases* (plus the case ids in *keep*, which the caller may not
+    name) the cases *document* answers; the document's timeline records old →
+    new, and each newly linked case notes the document."""
+    linked = {case.pk: case for case in document.cases.only("id", "number", "partner_id")}
+    shown_before = [case for pk, case in linked.items() if pk not in set(keep)]
+    wanted = {case.pk: case for case in cases}
+    if set(wanted) == {case.pk for case in shown_before}:
+        return
+    document.cases.set([*keep, *wanted])
+    timeline_add(
+        subject=document,
+        partner=document.partner,
+        kind=TimelineEntry.Kind.FIELD_CHANGE,
+        author=by,
+        action="cases_updated",
+        changes=[{"label": "Cases", "old": _numbers(shown_before), "new": _numbers(cases)}],
+    )
+    for pk, case in wanted.items():
+        if pk not in linked:
+            _case_note(case, by=by, action="document linked", body=f"Linked to {document}")
+
+
 # --------------------------------------------------------------------------
 # iDempiere RequestInvoice: invoice the closed billable requests of a period
 
