@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
+from goodwill.campaigns.models import Campaign
 from goodwill.lib.ids import is_valid_id
 from goodwill.lib.money import CURRENCY_CHOICES
 from goodwill.partners.forms import IdChoiceField, PartnerChoiceField
@@ -82,6 +83,15 @@ class DocumentFilterForm(forms.Form):
 
 # --------------------------------------------------------------------------
 # Lines
+
+
+class CampaignField(IdChoiceField):
+    """A campaign to credit the document to; the active ones first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "The campaign that brought it.")
+        super().__init__(queryset=Campaign.objects.order_by("-active", "name"), **kwargs)
 
 
 class ProductField(IdChoiceField):
@@ -231,10 +241,31 @@ class OrderForm(forms.Form):
     payment_term = PaymentTermField(required=False, help_text="Blank: the partner's.")
     reference = forms.CharField(max_length=100, required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    campaign = CampaignField()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, creating: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["order_date"].initial = timezone.localdate()
+        if not creating:
+            del self.fields["kind"]
+            currency = self.fields["currency"]
+            assert isinstance(currency, forms.ChoiceField)  # noqa: S101 - declared above
+            currency.choices = CURRENCY_CHOICES
+            currency.required = True
+            self.fields["payment_term"].help_text = ""
+
+    @staticmethod
+    def initial_for(order: Order) -> dict[str, Any]:
+        return {
+            "partner": order.partner_id,
+            "order_date": order.order_date,
+            "valid_until": order.valid_until,
+            "currency": order.currency,
+            "payment_term": order.payment_term_id,
+            "reference": order.reference,
+            "notes": order.notes,
+            "campaign": order.campaign_id,
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -262,6 +293,7 @@ class InvoiceForm(forms.Form):
     payment_term = PaymentTermField(required=False, help_text="Blank: the partner's.")
     reference = forms.CharField(max_length=100, required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    campaign = CampaignField()
 
     def __init__(self, *args: Any, creating: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -281,7 +313,35 @@ class InvoiceForm(forms.Form):
             "payment_term": invoice.payment_term_id,
             "reference": invoice.reference,
             "notes": invoice.notes,
+            "campaign": invoice.campaign_id,
         }
+
+
+class CreditApplyForm(forms.Form):
+    """Which open invoice a credit note settles, and how much (blank: all it can)."""
+
+    invoice = forms.TypedChoiceField(coerce=int, label="Invoice")
+    amount = forms.DecimalField(
+        required=False,
+        max_digits=18,
+        decimal_places=4,
+        min_value=Decimal("0.0001"),
+        error_messages={"min_value": "The amount must be more than zero."},
+        help_text="Blank: as much as both have open.",
+    )
+
+    def __init__(self, *args: Any, targets: list[Invoice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.targets = {t.pk: t for t in targets}
+        field = self.fields["invoice"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared above
+        field.choices = [
+            (t.pk, f"{t} · due {t.due_date:%Y-%m-%d} · {_plain(t.amount_residual)} open")  # type: ignore[arg-type]
+            for t in targets
+        ]
+
+    def clean_invoice(self) -> Invoice:
+        return self.targets[self.cleaned_data["invoice"]]
 
 
 class PaymentForm(forms.Form):

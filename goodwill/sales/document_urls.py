@@ -20,5 +20,6 @@ urlpatterns = [
     path("invoices/<id:pk>/cancel/", views.invoice_cancel_view, name="invoice_cancel"),
     path("invoices/<id:pk>/credit-note/", views.invoice_refund_view, name="invoice_refund"),
     path("invoices/<id:pk>/payment/", views.invoice_payment, name="invoice_payment"),
+    path("invoices/<id:pk>/apply-credit/", views.invoice_apply_credit, name="invoice_apply_credit"),
     path("partner/<id:pk>/summary/", views.partner_sales, name="partner_sales"),
 ]

@@ -21,14 +21,17 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
+from goodwill.cases.permissions import can_case, visible_cases
 from goodwill.lib.forms import apply_errors, error_text
 from goodwill.lib.ids import is_valid_id
 from goodwill.lib.pagination import BadCursor, keyset_page
 from goodwill.partners.models import Partner
 from goodwill.partners.permissions import can_partner, get_partner_for_user
+from goodwill.sales import invoicing
 from goodwill.sales import orders as order_services
 from goodwill.sales import payments as payment_services
 from goodwill.sales.document_forms import (
+    CreditApplyForm,
     DocumentFilterForm,
     InvoiceForm,
     OrderForm,
@@ -45,14 +48,16 @@ from goodwill.sales.document_permissions import (
     get_order_for_user,
 )
 from goodwill.sales.invoicing import (
+    credit_targets,
     invoice_cancel,
     invoice_create,
     invoice_post,
     invoice_refund,
     invoice_update,
 )
-from goodwill.sales.models import Invoice, Order, Payment
+from goodwill.sales.models import CreditAllocation, Invoice, Order, Payment
 from goodwill.sales.selectors import partner_sales_summary
+from goodwill.sales.shipments import supplier_figures
 
 PAGE_SIZE = 50
 ORDER_ACTION_LABELS = {"send": "Mark as sent", "confirm": "Confirm", "cancel": "Cancel"}
@@ -71,6 +76,13 @@ def _apply_errors(error: ValidationError, form: Any, formset: Any = None) -> Non
 
 def _status(request: AuthenticatedHttpRequest) -> int:
     return 400 if request.method == "POST" else 200
+
+
+def linked_cases(user: Any, document: Order | Invoice) -> list[Any]:
+    """The cases *document* answers that *user* may see (the others are not named)."""
+    if not can_case(user, "view"):
+        return []
+    return list(visible_cases(user, document.cases.all()).only("number", "subject"))
 
 
 def _visible_partner(user: Any, value: Any) -> Partner | None:
@@ -164,6 +176,7 @@ def order_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                     payment_term=data["payment_term"],
                     reference=data["reference"],
                     notes=data["notes"],
+                    campaign=data["campaign"],
                 )
             except ValidationError as exc:
                 _apply_errors(exc, form, formset)
@@ -204,6 +217,7 @@ def order_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "order": order,
             "lines": list(order.lines.select_related("product")),
             "invoices": list(order.invoices.order_by("-id")),
+            "linked_cases": linked_cases(request.user, order),
             "state_actions": actions if can_change else [],
             "can_edit": can_change and order.state in {Order.State.DRAFT, Order.State.SENT},
             "can_invoice": order.state == Order.State.CONFIRMED
@@ -215,27 +229,30 @@ def order_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_required
 def order_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """Replace the lines of a draft or sent quotation."""
+    """Change the header and the lines of a draft or sent quotation."""
     order = get_order_for_user(request.user, pk, action="change")
     if order.state not in {Order.State.DRAFT, Order.State.SENT}:
         state = order.get_state_display().lower()
-        messages.error(request, f"{order} is {state}; its lines cannot change.")
+        messages.error(request, f"{order} is {state}; it cannot change.")
         return redirect("sales:order_detail", order.pk)
     if request.method == "POST":
+        form = OrderForm(request.POST, creating=False)
         formset = line_formset(request.POST)
-        form = OrderForm()  # only carries the errors that name no line
-        if formset.is_valid():
+        if form.is_valid() and formset.is_valid():
+            values = dict(form.cleaned_data)
+            if values["payment_term"] is None:
+                values["payment_term"] = order.payment_term
             try:
-                order_services.order_update_lines(
-                    order=order, by=request.user, lines=formset.lines()
+                order_services.order_update(
+                    order=order, by=request.user, values=values, lines=formset.lines()
                 )
             except ValidationError as exc:
                 _apply_errors(exc, form, formset)
             else:
-                messages.success(request, f"Saved the lines of {order}.")
+                messages.success(request, f"Saved {order}.")
                 return redirect("sales:order_detail", order.pk)
     else:
-        form = OrderForm()
+        form = OrderForm(initial=OrderForm.initial_for(order), creating=False)
         formset = line_formset(lines=list(order.lines.all()))
     return render(
         request,
@@ -317,6 +334,7 @@ def invoice_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
                     payment_term=data["payment_term"],
                     reference=data["reference"],
                     notes=data["notes"],
+                    campaign=data["campaign"],
                 )
             except ValidationError as exc:
                 _apply_errors(exc, form, formset)
@@ -353,7 +371,16 @@ def invoice_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "invoice": invoice,
             "lines": list(invoice.lines.select_related("product")),
             "allocations": list(invoice.allocations.select_related("payment").order_by("id")),
+            "credits": list(
+                CreditAllocation.objects.filter(Q(credit_note=invoice) | Q(invoice=invoice))
+                .select_related("credit_note", "invoice")
+                .order_by("id")
+            ),
+            "credit_targets": credit_targets(invoice)
+            if invoice.is_refund and can_invoice(request.user, "pay")
+            else [],
             "refunds": list(invoice.refunds.order_by("id")),
+            "linked_cases": linked_cases(request.user, invoice),
             "overdue": is_open and invoice.due_date is not None and invoice.due_date < today,
             "is_draft": invoice.state == Invoice.State.DRAFT,
             "can_change": invoice.state == Invoice.State.DRAFT
@@ -365,6 +392,29 @@ def invoice_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "can_pay": is_open and invoice.kind in PAYABLE and can_invoice(request.user, "pay"),
         },
     )
+
+
+@require_POST
+@staff_required
+def invoice_apply_credit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Set a posted credit note off against one of the partner's open invoices."""
+    credit_note = get_invoice_for_user(request.user, pk, action="pay")
+    form = CreditApplyForm(request.POST, targets=credit_targets(credit_note))
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+        return redirect("sales:invoice_detail", credit_note.pk)
+    try:
+        invoicing.credit_note_apply(
+            credit_note=credit_note,
+            invoice=form.cleaned_data["invoice"],
+            amount=form.cleaned_data["amount"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"Set {credit_note} off against {form.cleaned_data['invoice']}.")
+    return redirect("sales:invoice_detail", credit_note.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -504,6 +554,9 @@ def partner_sales(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "today": today,
             "can_quote": can_order(request.user, "add"),
             "can_bill": can_invoice(request.user, "add"),
+            "supplier": supplier_figures(partner=partner, today=today)
+            if partner.is_supplier
+            else None,
         },
     )
 

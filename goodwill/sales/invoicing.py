@@ -36,6 +36,7 @@ from goodwill.lib.money import CURRENCIES, money_format, money_round
 from goodwill.partners.models import Partner, TimelineEntry
 from goodwill.partners.services import timeline_add
 from goodwill.sales.models import (
+    CreditAllocation,
     DocumentSequence,
     Invoice,
     InvoiceLine,
@@ -389,6 +390,12 @@ def invoice_post(*, invoice: Invoice, by: User | None, on: datetime.date | None 
         f"{money_format(invoice.amount_total, invoice.currency)}, due {invoice.due_date}",
     )
     events.emit("invoice.posted", invoice_id=invoice.pk, by_id=getattr(by, "pk", None))
+    # A credit note for an invoice still open settles it at once, as far as it goes.
+    if invoice.is_refund and invoice.origin_id is not None:
+        origin = Invoice.objects.filter(pk=invoice.origin_id, state__in=OPEN_STATES).first()
+        if origin is not None:
+            credit_note_apply(credit_note=invoice, invoice=origin, by=by)
+            invoice.refresh_from_db()
     return invoice
 
 
@@ -439,3 +446,103 @@ def invoice_refund(*, invoice: Invoice, by: User | None) -> Invoice:
     refund.origin = invoice
     refund.save(update_fields=["origin"])
     return refund
+
+
+# --------------------------------------------------------------------------
+# Setting credit notes off against invoices
+
+OPEN_STATES = (Invoice.State.POSTED, Invoice.State.PARTIAL)
+CREDITED_KIND = {refund: kind for kind, refund in REFUND_KIND.items()}
+
+
+def _settle(document: Invoice, amount: Decimal) -> None:
+    document.amount_paid += amount
+    document.state = (
+        Invoice.State.PAID
+        if document.amount_paid >= document.amount_total
+        else Invoice.State.PARTIAL
+    )
+    document.updated_at = timezone.now()
+    document.save(update_fields=["amount_paid", "state", "updated_at"])
+
+
+@transaction.atomic
+def credit_note_apply(
+    *, credit_note: Invoice, invoice: Invoice, by: User | None, amount: Decimal | None = None
+) -> CreditAllocation:
+    """Set (part of) a posted credit note off against a posted invoice of the
+    same partner and currency (a vendor refund against a vendor bill). Without
+    *amount*, as much as both have open. Both documents count it as paid."""
+    locked = {
+        doc.pk: doc
+        for doc in Invoice.objects.select_for_update()
+        .filter(pk__in=[credit_note.pk, invoice.pk])
+        .order_by("pk")
+    }
+    credit_note, invoice = locked[credit_note.pk], locked[invoice.pk]
+    if credit_note.kind not in CREDITED_KIND:
+        raise ValidationError(f"{credit_note} is not a credit note or a vendor refund.")
+    if invoice.kind != CREDITED_KIND[Invoice.Kind(credit_note.kind)]:
+        raise ValidationError(
+            f"A {credit_note.get_kind_display().lower()} settles a "
+            f"{Invoice.Kind(CREDITED_KIND[Invoice.Kind(credit_note.kind)]).label.lower()}, "
+            f"not a {invoice.get_kind_display().lower()}."
+        )
+    if credit_note.partner_id != invoice.partner_id:
+        raise ValidationError("The credit note and the invoice belong to different partners.")
+    if credit_note.currency != invoice.currency:
+        raise ValidationError(
+            f"{credit_note} is in {credit_note.currency} and {invoice} in {invoice.currency}."
+        )
+    for document in (credit_note, invoice):
+        if document.state not in OPEN_STATES:
+            raise ValidationError(
+                f"{document} is {document.get_state_display().lower()}; "
+                "only posted documents with something open can be set off."
+            )
+    room = min(
+        credit_note.amount_total - credit_note.amount_paid,
+        invoice.amount_total - invoice.amount_paid,
+    )
+    if amount is None:
+        amount = room
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise ValidationError({"amount": "The amount must be more than zero."})
+    if money_round(amount, invoice.currency) != amount:
+        raise ValidationError({"amount": f"Too many decimals for {invoice.currency}: {amount}."})
+    if amount > room:
+        raise ValidationError(
+            {"amount": f"At most {money_format(room, invoice.currency)} can be set off here."}
+        )
+    allocation = CreditAllocation.objects.create(
+        credit_note=credit_note, invoice=invoice, amount=amount, created_by=by
+    )
+    _settle(credit_note, amount)
+    _settle(invoice, amount)
+    _note(
+        invoice,
+        by=by,
+        action="credited",
+        body=f"{credit_note} set off against {invoice}: {money_format(amount, invoice.currency)}",
+    )
+    events.emit(
+        "invoice.credited",
+        credit_note_id=credit_note.pk,
+        invoice_id=invoice.pk,
+        by_id=getattr(by, "pk", None),
+    )
+    return allocation
+
+
+def credit_targets(credit_note: Invoice) -> list[Invoice]:
+    """The open documents a posted credit note could settle, oldest due first."""
+    if credit_note.kind not in CREDITED_KIND or credit_note.state not in OPEN_STATES:
+        return []
+    return list(
+        Invoice.objects.filter(
+            partner_id=credit_note.partner_id,
+            currency=credit_note.currency,
+            kind=CREDITED_KIND[Invoice.Kind(credit_note.kind)],
+            state__in=OPEN_STATES,
+        ).order_by("due_date", "id")[:50]
+    )

@@ -41,9 +41,9 @@ urlpatterns = [
     path("rules/<id:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("partner/<id:pk>/terms/", views.partner_terms, name="partner_terms"),
     path("partner/<id:pk>/terms/edit/", views.partner_terms_edit, name="partner_terms_edit"),
+    *layout_urls.urlpatterns,  # before orders/<id>/<action>/, which would take orders/<id>/pdf/
     *document_urls.urlpatterns,
     *shipment_urls.urlpatterns,
-    *layout_urls.urlpatterns,
     *import_urls.urlpatterns,
     *statement_urls.urlpatterns,
     *case_urls.urlpatterns,

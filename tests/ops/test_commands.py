@@ -38,7 +38,29 @@ def test_demo_load_only_twice_reuses_the_data(capsys: pytest.CaptureFixture[str]
     assert row.notify_template is not None
     assert row.notify_template.code == "staff-new-message"
     assert Rule.objects.count() == 6
+    # Sales: documents with a history, open balances, and work on service requests.
+    from goodwill.sales.models import Invoice, Order, Payment, WorkRecord
+    from goodwill.sales.payments import partner_balances
+
+    assert Order.objects.filter(kind="purchase").count() == 3
+    posted = Invoice.objects.filter(kind="out_invoice", state__in=["posted", "partial", "paid"])
+    assert posted.count() >= 12
+    assert Invoice.objects.filter(kind="out_refund", state="posted").exists()
+    assert Payment.objects.filter(direction="in").exists()
+    owing = list(posted.values_list("partner", flat=True).distinct())
+    assert any(b.open_balance > 0 for pk in owing for b in partner_balances(partner=Partner(pk=pk)))
+    assert WorkRecord.objects.filter(invoice__isnull=False).exists()
+    assert WorkRecord.objects.filter(billable=True, invoice__isnull=True).exists()
+    from goodwill.campaigns.models import Campaign
+    from goodwill.sales.models import Shipment
+    from goodwill.sales.shipments import on_time_by_supplier
+
+    assert Campaign.objects.count() == 2
+    assert Order.objects.filter(campaign__isnull=False).exists()
+    assert Shipment.objects.filter(kind="receipt", state="done").count() == 3
+    assert any(figures.late for figures in on_time_by_supplier().values())
     call_command("demo", "--load-only")
     assert "reusing it" in capsys.readouterr().out
     assert Partner.objects.count() == count
     assert Rule.objects.count() == 6
+    assert Order.objects.filter(kind="purchase").count() == 3

@@ -197,3 +197,91 @@ def test_concurrent_postings_get_consecutive_numbers(bob: User) -> None:
     expected = [f"INV/2026/{n:05d}" for n in range(1, threads * per_thread + 1)]
     assert sorted(numbers) == expected
     assert DocumentSequence.objects.get(prefix="INV", year=2026).last == len(expected)
+
+
+# --------------------------------------------------------------------------
+# Setting credit notes off against invoices
+
+
+def _posted(partner: Partner, amount: str, *, kind: str = OUT) -> Invoice:
+    draft = _draft(
+        partner,
+        LineInput(description="Work", unit_price=D(amount), tax_rate=D(0)),
+        kind=kind,
+    )
+    return invoicing.invoice_post(invoice=draft, by=None, on=datetime.date(2026, 3, 1))
+
+
+def test_posting_a_credit_note_settles_the_invoice_it_corrects(acme: Partner) -> None:
+    invoice = _posted(acme, "500")
+    refund = invoicing.invoice_refund(invoice=invoice, by=None)
+    refund = invoicing.invoice_post(invoice=refund, by=None)
+    invoice.refresh_from_db()
+    assert (invoice.state, invoice.amount_paid) == ("paid", D(500))
+    assert (refund.state, refund.amount_paid) == ("paid", D(500))
+    allocation = refund.credits_given.get()
+    assert (allocation.invoice, allocation.amount) == (invoice, D(500))
+
+
+def test_a_credit_note_is_set_off_partly_and_against_several_invoices(acme: Partner) -> None:
+    first, second = _posted(acme, "300"), _posted(acme, "200")
+    credit = _posted(acme, "400", kind=Invoice.Kind.CUSTOMER_CREDIT)
+
+    invoicing.credit_note_apply(credit_note=credit, invoice=first, by=None, amount=D(100))
+    invoicing.credit_note_apply(credit_note=credit, invoice=second, by=None)
+    for doc in (first, second, credit):
+        doc.refresh_from_db()
+    assert (first.state, first.amount_paid) == ("partial", D(100))
+    assert (second.state, second.amount_paid) == ("paid", D(200))
+    assert (credit.state, credit.amount_paid) == ("partial", D(300))
+    assert invoicing.credit_targets(credit) == [first]
+
+    with pytest.raises(ValidationError, match=r"At most 100\.00"):
+        invoicing.credit_note_apply(credit_note=credit, invoice=first, by=None, amount=D(150))
+    with pytest.raises(ValidationError, match="Too many decimals"):
+        invoicing.credit_note_apply(credit_note=credit, invoice=first, by=None, amount=D("1.001"))
+    with pytest.raises(ValidationError, match="more than zero"):
+        invoicing.credit_note_apply(credit_note=credit, invoice=first, by=None, amount=D(0))
+    first.refresh_from_db()
+    assert first.amount_paid == D(100)
+
+
+def test_set_off_needs_matching_documents(acme: Partner) -> None:
+    other = PartnerFactory(name="Other", currency="EUR")
+    credit = _posted(acme, "50", kind=Invoice.Kind.CUSTOMER_CREDIT)
+    with pytest.raises(ValidationError, match="different partners"):
+        invoicing.credit_note_apply(credit_note=credit, invoice=_posted(other, "80"), by=None)
+    bill = _posted(acme, "80", kind=Invoice.Kind.VENDOR_BILL)
+    with pytest.raises(ValidationError, match="settles a customer invoice"):
+        invoicing.credit_note_apply(credit_note=credit, invoice=bill, by=None)
+    invoice = _posted(acme, "80")
+    with pytest.raises(ValidationError, match="not a credit note"):
+        invoicing.credit_note_apply(credit_note=invoice, invoice=credit, by=None)
+    dollars = _draft(acme, LineInput(description="x", unit_price=D(9)), currency="USD")
+    dollars = invoicing.invoice_post(invoice=dollars, by=None)
+    with pytest.raises(ValidationError, match="is in EUR"):
+        invoicing.credit_note_apply(credit_note=credit, invoice=dollars, by=None)
+    draft = _draft(acme, LineInput(description="y", unit_price=D(9)))
+    with pytest.raises(ValidationError, match="only posted documents"):
+        invoicing.credit_note_apply(credit_note=credit, invoice=draft, by=None)
+    refund = invoicing.invoice_refund(invoice=bill, by=None)
+    refund = invoicing.invoice_post(invoice=refund, by=None)
+    bill.refresh_from_db()
+    assert bill.state == "paid"  # a vendor refund settles its bill the same way
+
+
+def test_the_set_off_page(maria_client: Any, bob_client: Any, acme: Partner) -> None:
+    invoice = _posted(acme, "300")
+    credit = _posted(acme, "120", kind=Invoice.Kind.CUSTOMER_CREDIT)
+    page = maria_client.get(f"/sales/invoices/{credit.pk}/")
+    assert b'data-action="apply-credit"' in page.content
+    url = f"/sales/invoices/{credit.pk}/apply-credit/"
+    assert bob_client.post(url, {"invoice": invoice.pk}).status_code == 403
+    bad = maria_client.post(url, {"invoice": 999999}, follow=True)
+    assert b"Select a valid choice" in bad.content
+    done = maria_client.post(url, {"invoice": invoice.pk, "amount": "20"}, follow=True)
+    assert done.status_code == 200
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == D(20)
+    shown = maria_client.get(f"/sales/invoices/{invoice.pk}/").content.decode()
+    assert credit.number in shown

@@ -62,6 +62,7 @@ class Command(BaseCommand):
         from goodwill.cases.demo import demo_cases_load, demo_cases_present
         from goodwill.mailgate.demo import demo_mail_load, demo_mail_present
         from goodwill.partners.demo import demo_partners_load, demo_partners_present
+        from goodwill.sales.demo import demo_sales_load, demo_sales_present
 
         loaded = False
         with transaction.atomic():
@@ -77,6 +78,14 @@ class Command(BaseCommand):
                 loaded = True
             if not demo_automation_present():
                 demo_automation_load(users=users)
+                loaded = True
+            if not demo_sales_present():
+                demo_sales_load(users=users, seed=seed)
+                loaded = True
+            from goodwill.sales.layout import demo_layout_load, demo_layout_present
+
+            if not demo_layout_present():
+                demo_layout_load()
                 loaded = True
         return loaded
 
