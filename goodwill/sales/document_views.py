@@ -210,11 +210,20 @@ def order_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         for action, label in ORDER_ACTION_LABELS.items()
         if order.state in order_services.TRANSITIONS[action][0]
     ]
+    credit, credit_error = None, ""
+    if can_change and order.state in {Order.State.DRAFT, Order.State.SENT}:
+        try:
+            credit = order_services.credit_check(order)
+        except ValidationError as exc:
+            credit_error = error_text(exc)
     return render(
         request,
         "sales/documents/order_detail.html",
         {
             "order": order,
+            "credit": credit if credit is not None and credit.exceeded else None,
+            "credit_error": credit_error,
+            "can_override_credit": can_invoice(request.user, "post"),
             "lines": list(order.lines.select_related("product")),
             "invoices": list(order.invoices.order_by("-id")),
             "linked_cases": linked_cases(request.user, order),
@@ -268,8 +277,15 @@ def order_state(request: AuthenticatedHttpRequest, pk: int, action: str) -> Http
     order = get_order_for_user(request.user, pk, action="change")
     if action not in ORDER_ACTION_LABELS:
         raise Http404("No such order action.")
+    over_limit = action == "confirm" and request.POST.get("over_credit_limit") == "1"
+    if over_limit and not can_invoice(request.user, "post"):
+        raise PermissionDenied(
+            "Only managers can confirm an order over the customer's credit limit."
+        )
     try:
-        order = order_services.order_set_state(order=order, by=request.user, action=action)
+        order = order_services.order_set_state(
+            order=order, by=request.user, action=action, over_credit_limit=over_limit
+        )
     except ValidationError as exc:
         messages.error(request, error_text(exc))
     else:

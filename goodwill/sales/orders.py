@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Case as SqlCase
+from django.db.models import DecimalField, F, Sum, When
 from django.utils import timezone
 
 from goodwill.lib import events
-from goodwill.lib.money import CURRENCIES, money_format
+from goodwill.lib.money import CURRENCIES, money_format, money_round
 from goodwill.partners.models import Partner, TimelineEntry
 from goodwill.partners.services import timeline_add
 from goodwill.sales.invoicing import (
@@ -33,6 +36,7 @@ from goodwill.sales.invoicing import (
     price_lines,
 )
 from goodwill.sales.models import Invoice, Order, OrderLine, PaymentTerm, PriceList
+from goodwill.sales.pricing import convert
 
 if TYPE_CHECKING:
     from goodwill.accounts.models import User
@@ -214,9 +218,114 @@ def order_update(
     return order
 
 
+@dataclass(frozen=True)
+class CreditCheck:
+    """A customer's exposure against its credit limit, in the company currency:
+    what its posted invoices leave open (less credit notes), what its confirmed
+    orders will bill, and the order being confirmed."""
+
+    limit: Decimal
+    open_invoices: Decimal
+    open_orders: Decimal
+    this_order: Decimal
+
+    @property
+    def exposure(self) -> Decimal:
+        return self.open_invoices + self.open_orders + self.this_order
+
+    @property
+    def exceeded(self) -> bool:
+        return self.exposure > self.limit
+
+    def text(self) -> str:
+        company = settings.COMPANY_CURRENCY
+        return (
+            f"Confirming it takes the customer to {money_format(self.exposure, company)} "
+            f"against a credit limit of {money_format(self.limit, company)} "
+            f"(open invoices {money_format(self.open_invoices, company)}, confirmed orders "
+            f"{money_format(self.open_orders, company)}, this order "
+            f"{money_format(self.this_order, company)})."
+        )
+
+
+def credit_check(order: Order, *, on: datetime.date | None = None) -> CreditCheck | None:
+    """The credit check of a sales order's customer; None without a credit limit.
+
+    Amounts in other currencies are converted at *on* (today); a missing rate
+    is a ``ValidationError`` with the currency and the day."""
+    if order.kind != Order.Kind.SALE:
+        return None
+    terms = partner_terms(order.partner)
+    if terms is None or terms.credit_limit is None:
+        return None
+    day = on or timezone.localdate()
+    company = settings.COMPANY_CURRENCY
+    money = DecimalField(max_digits=20, decimal_places=4)
+    residual = F("amount_total") - F("amount_paid")
+    invoices = (
+        Invoice.objects.filter(
+            partner=order.partner_id,
+            kind__in=(Invoice.Kind.CUSTOMER_INVOICE, Invoice.Kind.CUSTOMER_CREDIT),
+            state__in=(Invoice.State.POSTED, Invoice.State.PARTIAL),
+        )
+        .values("currency")
+        .annotate(
+            open=Sum(
+                SqlCase(
+                    When(kind=Invoice.Kind.CUSTOMER_CREDIT, then=-residual),
+                    default=residual,
+                    output_field=money,
+                )
+            )
+        )
+        .order_by()
+    )
+    orders = (
+        Order.objects.filter(
+            partner=order.partner_id, kind=Order.Kind.SALE, state=Order.State.CONFIRMED
+        )
+        .exclude(pk=order.pk)
+        .values("currency")
+        .annotate(open=Sum("amount_total"))
+        .order_by()
+    )
+
+    def total(rows: Any) -> Decimal:
+        return sum(
+            (
+                money_round(
+                    convert(
+                        amount=row["open"],
+                        from_currency=row["currency"],
+                        to_currency=company,
+                        on=day,
+                    ),
+                    company,
+                )
+                for row in rows
+                if row["open"]
+            ),
+            Decimal(0),
+        )
+
+    return CreditCheck(
+        limit=terms.credit_limit,
+        open_invoices=total(invoices),
+        open_orders=total(orders),
+        this_order=total([{"currency": order.currency, "open": order.amount_total}]),
+    )
+
+
 @transaction.atomic
-def order_set_state(*, order: Order, by: User | None, action: str) -> Order:
-    """send, confirm, done or cancel; other moves are refused with a clear message."""
+def order_set_state(
+    *, order: Order, by: User | None, action: str, over_credit_limit: bool = False
+) -> Order:
+    """send, confirm, done or cancel; other moves are refused with a clear message.
+
+    Confirming a sales order that takes its customer over the credit limit is
+    refused (code ``credit_limit``) unless *over_credit_limit* says a manager
+    accepts it; the order's timeline then records that it was confirmed over
+    the limit."""
     if action not in TRANSITIONS:
         raise ValidationError(f"Unknown order action {action!r}.")
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -228,6 +337,14 @@ def order_set_state(*, order: Order, by: User | None, action: str) -> Order:
         )
     if action == "confirm" and not order.lines.exists():
         raise ValidationError("Add at least one line before confirming.")
+    check = credit_check(order) if action == "confirm" else None
+    if check is not None and check.exceeded:
+        if not over_credit_limit:
+            raise ValidationError(
+                f"{order.number} is over {order.partner}'s credit limit. {check.text()}",
+                code="credit_limit",
+            )
+        _note(order, by=by, action="over credit limit", body=check.text())
     if action == "cancel" and order.invoices.exclude(state=Invoice.State.CANCELLED).exists():
         raise ValidationError(f"{order.number} has invoices; credit them before cancelling.")
     old = order.get_state_display()

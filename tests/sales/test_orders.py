@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -184,3 +185,69 @@ def test_the_campaign_and_cases_follow_the_order_onto_its_invoice(
     assert list(invoice.cases.all()) == [case]
     with pytest.raises(ValidationError, match="only a draft or sent quotation can change"):
         orders.order_update(order=order, by=None, values={"partner": PartnerFactory()})
+
+
+def test_confirming_over_the_credit_limit_needs_a_managers_word(
+    acme: Partner, robot: Product
+) -> None:
+    from goodwill.sales.models import ExchangeRate
+
+    PartnerTerms.objects.create(partner=acme, credit_limit=D(3000))
+    unpaid = invoicing.invoice_create(
+        by=None,
+        kind=Invoice.Kind.CUSTOMER_INVOICE,
+        partner=acme,
+        lines=[LineInput(description="Old", unit_price=D(500), tax_rate=D(0))],
+    )
+    invoicing.invoice_post(invoice=unpaid, by=None)
+    ExchangeRate.objects.create(currency="USD", valid_from=DAY, rate=D(2))
+    dollars = orders.order_create(
+        by=None,
+        partner=acme,
+        currency="USD",
+        lines=[LineInput(description="US job", unit_price=D(1000), tax_rate=D(0))],
+    )
+    orders.order_set_state(order=dollars, by=None, action="confirm")  # 500 + 500: fine
+
+    big = orders.order_create(
+        by=None, partner=acme, lines=[LineInput(product=robot, quantity=D(2))]
+    )
+    check = orders.credit_check(big)
+    assert check is not None
+    assert (check.open_invoices, check.open_orders, check.this_order) == (D(500), D(500), D(2400))
+    assert check.exceeded
+    with pytest.raises(ValidationError, match="over Acme's credit limit") as error:
+        orders.order_set_state(order=big, by=None, action="confirm")
+    assert error.value.code == "credit_limit"
+    big.refresh_from_db()
+    assert big.state == Order.State.DRAFT
+
+    orders.order_set_state(order=big, by=None, action="confirm", over_credit_limit=True)
+    big.refresh_from_db()
+    assert big.state == Order.State.CONFIRMED
+    # Purchases and customers without a limit are not checked.
+    purchase = orders.order_create(by=None, partner=acme, kind=Order.Kind.PURCHASE)
+    assert orders.credit_check(purchase) is None
+
+
+def test_the_order_page_warns_and_only_managers_override(
+    maria_client: Any, bob_client: Any, acme: Partner, robot: Product
+) -> None:
+    PartnerTerms.objects.create(partner=acme, credit_limit=D(100))
+    order = orders.order_create(by=None, partner=acme, lines=[LineInput(product=robot)])
+    page = bob_client.get(f"/sales/orders/{order.pk}/").content.decode()
+    assert "Over the credit limit" in page
+    assert "A manager can confirm it over the limit" in page
+    refused = bob_client.post(f"/sales/orders/{order.pk}/confirm/", follow=True)
+    assert "credit limit" in refused.content.decode()
+    url = f"/sales/orders/{order.pk}/confirm/"
+    assert bob_client.post(url, {"over_credit_limit": "1"}).status_code == 403
+    order.refresh_from_db()
+    assert order.state == Order.State.DRAFT
+    assert (
+        'data-action="confirm-over-limit"'
+        in maria_client.get(f"/sales/orders/{order.pk}/").content.decode()
+    )
+    maria_client.post(url, {"over_credit_limit": "1"})
+    order.refresh_from_db()
+    assert order.state == Order.State.CONFIRMED
