@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-
-from goodwill.accounts.permissions import can_use_staff_ui
 from goodwill.campaigns.models import Campaign
+from goodwill.sales.document_permissions import Actions, can_act, check_action, get_for_user
 
-ACTIONS = {
+ACTIONS: Actions = {
     "view": ("campaigns.view_campaign", "Your role does not allow you to see campaigns."),
     "add": ("campaigns.add_campaign", "Only managers and administrators can create campaigns."),
     "change": (
@@ -31,26 +28,19 @@ ACTIONS = {
 
 def check_campaign_action(user: Any, action: str = "view") -> None:
     """*action* is view, add, change or delete."""
-    if action not in ACTIONS:
-        raise ValueError(action)
-    if not can_use_staff_ui(user):
-        raise PermissionDenied("Your account has no access to the staff interface.")
-    perm, refusal = ACTIONS[action]
-    if not user.has_perm(perm):
-        raise PermissionDenied(refusal)
+    check_action(user, ACTIONS, action)
 
 
 def can_campaign(user: Any, action: str = "view") -> bool:
-    try:
-        check_campaign_action(user, action)
-    except PermissionDenied:
-        return False
-    return True
+    return can_act(user, ACTIONS, action)
 
 
 def get_campaign_for_user(user: Any, pk: int, *, action: str = "view") -> Campaign:
-    check_campaign_action(user, action)
-    try:
-        return Campaign.objects.get(pk=pk)
-    except Campaign.DoesNotExist:
-        raise Http404("No such campaign.") from None
+    return get_for_user(
+        user,
+        Campaign.objects.all(),
+        pk,
+        actions=ACTIONS,
+        action=action,
+        missing="No such campaign.",
+    )

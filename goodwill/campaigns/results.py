@@ -10,36 +10,20 @@ module reads sales and cases, so it sits above them; the campaign model and
 
 from __future__ import annotations
 
-import datetime
-import decimal
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case as CaseWhen
-from django.db.models import DecimalField, F, Sum, When
+from django.db.models import Sum
 
 from goodwill.campaigns.models import Campaign
 from goodwill.cases.models import Case
 from goodwill.cases.permissions import visible_cases
 from goodwill.lib.money import money_round
 from goodwill.sales.document_permissions import can_invoice, can_order
-from goodwill.sales.models import ExchangeRate, Invoice, Order
-from goodwill.sales.pricing import CONVERSION_PRECISION
-from goodwill.sales.selectors import BILLED, SALES_KINDS
-
-MONEY = DecimalField(max_digits=20, decimal_places=4)
-
-
-def _net_untaxed() -> CaseWhen:
-    """+ untaxed for an invoice, − for a credit note."""
-    return CaseWhen(
-        When(kind=Invoice.Kind.CUSTOMER_CREDIT, then=-F("amount_untaxed")),
-        default=F("amount_untaxed"),
-        output_field=MONEY,
-    )
+from goodwill.sales.models import Invoice, Order
+from goodwill.sales.selectors import billed_invoices, converted_by_day, net_untaxed
 
 
 @dataclass
@@ -81,8 +65,8 @@ def campaign_revenue(campaign: Campaign) -> Revenue:
     its day's rate. Amounts without a rate on their day are left out and their
     currency listed in ``unconverted``."""
     company = settings.COMPANY_CURRENCY
-    billed = Invoice.objects.filter(campaign=campaign, kind__in=SALES_KINDS, state__in=BILLED)
-    totals = billed.values("currency").annotate(net=Sum(_net_untaxed())).order_by()
+    billed = billed_invoices().filter(campaign=campaign)
+    totals = billed.values("currency").annotate(net=Sum(net_untaxed())).order_by()
     revenue = Revenue(amount=Decimal(0))
     foreign: set[str] = set()
     for row in totals:
@@ -92,32 +76,11 @@ def campaign_revenue(campaign: Campaign) -> Revenue:
             foreign.add(row["currency"])
     if not foreign:
         return revenue
-    rates: dict[str, list[tuple[datetime.date, Decimal]]] = {code: [] for code in foreign}
-    for code, valid_from, rate in (
-        ExchangeRate.objects.filter(currency__in=foreign)
-        .order_by("currency", "valid_from")
-        .values_list("currency", "valid_from", "rate")
-    ):
-        rates[code].append((valid_from, rate))
-    unconverted: set[str] = set()
-    with decimal.localcontext() as context:
-        context.prec = CONVERSION_PRECISION
-        for code, day, net in (
-            billed.filter(currency__in=foreign)
-            .values("currency", "invoice_date")
-            .annotate(net=Sum(_net_untaxed()))
-            .order_by()
-            .values_list("currency", "invoice_date", "net")
-        ):
-            assert day is not None  # noqa: S101 - posted documents always have a date
-            known = rates[code]
-            at = bisect_right([valid_from for valid_from, _ in known], day) - 1
-            if at < 0:
-                unconverted.add(code)
-                continue
-            revenue.amount += net / known[at][1]
+    converted = converted_by_day(billed, foreign)
+    for _day, amount in converted.days:
+        revenue.amount += amount
     revenue.amount = money_round(revenue.amount, company)
-    revenue.unconverted = sorted(unconverted)
+    revenue.unconverted = converted.unconverted
     return revenue
 
 

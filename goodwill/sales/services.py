@@ -15,16 +15,27 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from goodwill.lib import events
+from goodwill.lib import cleaning, events
+from goodwill.lib.cleaning import boolean as _bool
+from goodwill.lib.cleaning import changes as _changes
+from goodwill.lib.cleaning import check_keys as _check_keys
+from goodwill.lib.cleaning import choice as _choice
+from goodwill.lib.cleaning import clean_all as _clean_all
+from goodwill.lib.cleaning import date as _date
+from goodwill.lib.cleaning import description as _description
+from goodwill.lib.cleaning import raise_if as _raise_if
+from goodwill.lib.cleaning import require as _require
+from goodwill.lib.cleaning import save_unique as _save
+from goodwill.lib.cleaning import text as _text
 from goodwill.lib.ids import is_valid_id
 from goodwill.lib.money import CURRENCIES
 from goodwill.partners.models import Partner, TimelineEntry
@@ -73,7 +84,6 @@ RULE_FIELDS = (
 )
 TERMS_FIELDS = ("price_list", "supplier_price_list", "payment_term", "credit_limit", "external_id")
 
-DESCRIPTION_MAX_LENGTH = 5_000
 SEQUENCE_STEP = 10
 MAX_NET_DAYS = 3_650
 # AMOUNT columns hold 18 digits, 4 of them decimals.
@@ -84,70 +94,7 @@ _PRODUCT_CODE = re.compile(r"[A-Z0-9][A-Z0-9._/-]*")
 
 
 # --------------------------------------------------------------------------
-# Cleaning helpers
-
-
-def _check_keys(values: dict[str, Any], allowed: Iterable[str], what: str) -> None:
-    unknown = set(values) - set(allowed)
-    if unknown:
-        raise ValidationError(f"Unknown {what} fields: {', '.join(sorted(unknown))}.")
-
-
-def _clean_all(
-    values: dict[str, Any], cleaners: dict[str, Callable[[Any], Any]]
-) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Run each value through its cleaner; collect every error, not just the first."""
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for field, value in values.items():
-        try:
-            cleaned[field] = cleaners[field](value)
-        except ValidationError as exc:
-            errors.setdefault(field, []).extend(exc.messages)
-    return cleaned, errors
-
-
-def _require(
-    values: dict[str, Any], fields: Iterable[str], what: str, errors: dict[str, list[str]]
-) -> None:
-    for field in fields:
-        if field not in values:
-            errors.setdefault(field, []).append(f"{what} needs a {field.replace('_', ' ')}.")
-
-
-def _raise_if(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise ValidationError(errors)
-
-
-def _text(value: Any, *, label: str, max_length: int, required: bool = True) -> str:
-    text = " ".join(str(value or "").split())
-    if required and not text:
-        raise ValidationError(f"Enter a {label}.")
-    if len(text) > max_length:
-        raise ValidationError(f"Keep the {label} to {max_length} characters (it has {len(text)}).")
-    return text
-
-
-def _description(value: Any) -> str:
-    text = str(value or "").strip()
-    if len(text) > DESCRIPTION_MAX_LENGTH:
-        raise ValidationError(
-            f"Keep the description to {DESCRIPTION_MAX_LENGTH:,} characters (it has {len(text):,})."
-        )
-    return text
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError("Must be true or false.")
-    return value
-
-
-def _choice(value: Any, choices: type[models.TextChoices], label: str) -> str:
-    if value not in choices.values:
-        raise ValidationError(f"Choose a {label}.")
-    return str(value)
+# Cleaning helpers (the general ones come from ``goodwill.lib.cleaning``)
 
 
 def _decimal(
@@ -160,24 +107,9 @@ def _decimal(
     allow_empty: bool = False,
 ) -> Decimal | None:
     """A Decimal within [minimum, maximum] with at most *places* decimals."""
-    if value is None or value == "":
-        if allow_empty:
-            return None
-        raise ValidationError(message)
-    if isinstance(value, bool | float):
-        raise ValidationError(message)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationError(message) from None
-    if not number.is_finite():
-        raise ValidationError(message)
-    if (minimum is not None and number < minimum) or number > maximum:
-        raise ValidationError(message)
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -places:
-        raise ValidationError(f"Use at most {places} decimals.")
-    return number
+    if allow_empty and (value is None or value == ""):
+        return None
+    return cleaning.decimal(value, minimum=minimum, maximum=maximum, places=places, message=message)
 
 
 def _amount(label: str, *, allow_empty: bool = False) -> Callable[[Any], Decimal | None]:
@@ -210,21 +142,6 @@ def _whole(value: Any, *, maximum: int, message: str) -> int:
     return number
 
 
-def _date(value: Any, *, label: str, required: bool = True) -> datetime.date | None:
-    if value is None or value == "":
-        if required:
-            raise ValidationError(f"Enter the {label}.")
-        return None
-    if isinstance(value, datetime.datetime):
-        raise ValidationError(f"Enter the {label} as a date, without a time.")
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(f"Enter the {label} as a date (YYYY-MM-DD).") from None
-
-
 def _currency(value: Any) -> str:
     code = str(value or "").strip().upper()
     if code not in CURRENCIES:
@@ -247,21 +164,8 @@ def _instance(value: Any, model: type[models.Model], label: str) -> Any:
     raise ValidationError(f"Choose an existing {label}.")
 
 
-def _changes(instance: models.Model, cleaned: dict[str, Any]) -> list[str]:
-    return [field for field, value in cleaned.items() if getattr(instance, field) != value]
-
-
 def _by_id(by: User | None) -> int | None:
     return by.pk if by is not None else None
-
-
-def _save(target: models.Model, field: str, message: str) -> None:
-    """Save; a race past the checks above ends as the same field error, not a 500."""
-    try:
-        with transaction.atomic():
-            target.save()
-    except IntegrityError:
-        raise ValidationError({field: message}) from None
 
 
 def _date_text(day: datetime.date | None, open_end: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,13 +22,19 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from goodwill.accounts.permissions import AuthenticatedHttpRequest, can_use_staff_ui, staff_required
+from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
 from goodwill.lib.forms import apply_errors, error_text
 from goodwill.lib.pagination import BadCursor, keyset_page
 from goodwill.partners.models import Partner
 from goodwill.partners.permissions import can_partner
 from goodwill.sales import shipments as services
-from goodwill.sales.document_permissions import get_order_for_user
+from goodwill.sales.document_permissions import (
+    Actions,
+    can_act,
+    check_action,
+    get_for_user,
+    get_order_for_user,
+)
 from goodwill.sales.models import Shipment
 from goodwill.sales.shipment_forms import (
     ShipmentCreateForm,
@@ -38,7 +44,7 @@ from goodwill.sales.shipment_forms import (
 )
 
 PAGE_SIZE = 50
-ACTIONS = {
+ACTIONS: Actions = {
     "view": ("sales.view_shipment", "Your role does not allow you to see shipments."),
     "add": ("sales.add_shipment", "Your role does not allow you to make shipments."),
     "change": ("sales.change_shipment", "Your role does not allow you to change shipments."),
@@ -52,29 +58,22 @@ STATE_LABELS = {"ready": "Mark ready", "done": "Mark done", "cancel": "Cancel"}
 
 def check_shipment_action(user: Any, action: str = "view") -> None:
     """*action* is view, add or change."""
-    if action not in ACTIONS:
-        raise ValueError(action)
-    if not can_use_staff_ui(user):
-        raise PermissionDenied("Your account has no access to the staff interface.")
-    perm, refusal = ACTIONS[action]
-    if not user.has_perm(perm):
-        raise PermissionDenied(refusal)
+    check_action(user, ACTIONS, action)
 
 
 def can_ship(user: Any, action: str = "view") -> bool:
-    try:
-        check_shipment_action(user, action)
-    except PermissionDenied:
-        return False
-    return True
+    return can_act(user, ACTIONS, action)
 
 
 def get_shipment_for_user(user: Any, pk: int, *, action: str = "view") -> Shipment:
-    check_shipment_action(user, action)
-    try:
-        return services.shipment_queryset().get(pk=pk)
-    except Shipment.DoesNotExist:
-        raise Http404("No such shipment.") from None
+    return get_for_user(
+        user,
+        services.shipment_queryset(),
+        pk,
+        actions=ACTIONS,
+        action=action,
+        missing="No such shipment.",
+    )
 
 
 def _status(request: AuthenticatedHttpRequest) -> int:
