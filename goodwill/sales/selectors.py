@@ -3,10 +3,9 @@ and everyone's turnover, each as one set-based query.
 
 Turnover is net invoiced: customer invoices minus credit notes, posted or
 (partly) paid, untaxed, in the company currency. Documents in another currency
-are converted at their date when the summary is built for one partner; the
-all-partners query reads ``amount_untaxed`` as is and is meant for installations
-that invoice in the company currency (segments and campaigns call it; see
-``turnover_by_partner``).
+are converted at the rate of their date, both in one partner's summary and in
+the all-partners query that segments and campaigns call
+(``turnover_by_partner``).
 """
 
 from __future__ import annotations
@@ -19,7 +18,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, DecimalField, F, Max, Min, Q, QuerySet, Sum, When
+from django.db.models import (
+    Case,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.utils import timezone
 
 from goodwill.partners.models import Partner
@@ -31,13 +43,19 @@ SALES_KINDS = (Invoice.Kind.CUSTOMER_INVOICE, Invoice.Kind.CUSTOMER_CREDIT)
 MONEY = DecimalField(max_digits=20, decimal_places=4)
 
 
-def _net_untaxed() -> Case:
+def net_untaxed() -> Case:
     """+ untaxed for an invoice, − for a credit note."""
     return Case(
         When(kind=Invoice.Kind.CUSTOMER_CREDIT, then=-F("amount_untaxed")),
         default=F("amount_untaxed"),
         output_field=MONEY,
     )
+
+
+def billed_invoices() -> QuerySet[Invoice]:
+    """The documents that count as turnover: customer invoices and credit notes,
+    posted or (partly) paid."""
+    return Invoice.objects.filter(kind__in=SALES_KINDS, state__in=BILLED)
 
 
 def partner_family(partner: Partner) -> list[int]:
@@ -69,18 +87,54 @@ class SalesSummary:
 
 
 def _rates(
-    currencies: set[str], until: datetime.date
+    currencies: set[str], until: datetime.date | None
 ) -> dict[str, tuple[list[datetime.date], list[Decimal]]]:
-    """The exchange rates of *currencies* up to *until*, by date, in one query."""
+    """The exchange rates of *currencies* (up to *until*, if given), by date, in one query."""
     rates: dict[str, tuple[list[datetime.date], list[Decimal]]] = {c: ([], []) for c in currencies}
-    for code, valid_from, rate in (
-        ExchangeRate.objects.filter(currency__in=currencies, valid_from__lte=until)
-        .order_by("currency", "valid_from")
-        .values_list("currency", "valid_from", "rate")
+    found = ExchangeRate.objects.filter(currency__in=currencies)
+    if until is not None:
+        found = found.filter(valid_from__lte=until)
+    for code, valid_from, rate in found.order_by("currency", "valid_from").values_list(
+        "currency", "valid_from", "rate"
     ):
         rates[code][0].append(valid_from)
         rates[code][1].append(rate)
     return rates
+
+
+@dataclass
+class Converted:
+    days: list[tuple[datetime.date, Decimal]]  # (invoice date, net in the company currency)
+    unconverted: list[str]  # currencies without a rate on some day, those amounts left out
+
+
+def converted_by_day(
+    billed: QuerySet[Invoice], currencies: set[str], *, until: datetime.date | None = None
+) -> Converted:
+    """The net untaxed of *billed* in *currencies* (not the company's), summed
+    per currency and day and converted at that day's rate (as
+    ``pricing.convert`` does), in two queries: the rates (up to *until*, if
+    given) and the totals per day."""
+    rates = _rates(currencies, until)
+    days: list[tuple[datetime.date, Decimal]] = []
+    unconverted: set[str] = set()
+    with decimal.localcontext() as context:
+        context.prec = CONVERSION_PRECISION
+        for code, day, net in (
+            billed.filter(currency__in=currencies)
+            .values("currency", "invoice_date")
+            .annotate(net=Sum(net_untaxed()))
+            .order_by()
+            .values_list("currency", "invoice_date", "net")
+        ):
+            known_days, values = rates[code]
+            assert day is not None  # noqa: S101 - posted documents always have a date
+            at = bisect_right(known_days, day) - 1
+            if at < 0:
+                unconverted.add(code)
+                continue
+            days.append((day, net / values[at]))
+    return Converted(days=days, unconverted=sorted(unconverted))
 
 
 def partner_sales_summary(
@@ -97,13 +151,13 @@ def partner_sales_summary(
     year_ago = today - datetime.timedelta(days=365)
     company = settings.COMPANY_CURRENCY
     family = partner_family(partner)
-    billed = Invoice.objects.filter(partner_id__in=family, kind__in=SALES_KINDS, state__in=BILLED)
+    billed = billed_invoices().filter(partner_id__in=family)
     sale = Q(kind=Invoice.Kind.CUSTOMER_INVOICE)
     totals: Any = list(
         billed.values("currency")
         .annotate(
-            all_time=Sum(_net_untaxed()),
-            recent=Sum(_net_untaxed(), filter=Q(invoice_date__gt=year_ago)),
+            all_time=Sum(net_untaxed()),
+            recent=Sum(net_untaxed(), filter=Q(invoice_date__gt=year_ago)),
             first=Min("invoice_date", filter=sale),
             last=Max("invoice_date", filter=sale),
         )
@@ -120,29 +174,12 @@ def partner_sales_summary(
             summary.turnover_all_time += row["all_time"] or 0
             summary.turnover_12_months += row["recent"] or 0
     if foreign:
-        # Each day's total converted at that day's rate (as ``pricing.convert`` does).
-        rates = _rates(foreign, today)
-        unconverted: set[str] = set()
-        with decimal.localcontext() as context:
-            context.prec = CONVERSION_PRECISION
-            for code, day, net in (
-                billed.filter(currency__in=foreign)
-                .values("currency", "invoice_date")
-                .annotate(net=Sum(_net_untaxed()))
-                .order_by()
-                .values_list("currency", "invoice_date", "net")
-            ):
-                days, values = rates[code]
-                assert day is not None  # noqa: S101 - posted documents always have a date
-                at = bisect_right(days, day) - 1
-                if at < 0:
-                    unconverted.add(code)
-                    continue
-                amount = net / values[at]
-                summary.turnover_all_time += amount
-                if day > year_ago:
-                    summary.turnover_12_months += amount
-        summary.unconverted = sorted(unconverted)
+        converted = converted_by_day(billed, foreign, until=today)
+        for day, amount in converted.days:
+            summary.turnover_all_time += amount
+            if day > year_ago:
+                summary.turnover_12_months += amount
+        summary.unconverted = converted.unconverted
     summary.invoices = list(
         Invoice.objects.filter(partner_id__in=family)
         .select_related("partner")
@@ -161,16 +198,40 @@ def partner_sales_summary(
     return summary
 
 
+def _rate_at_document_date() -> Subquery:
+    """The rate of the row's currency on its invoice date (the latest that
+    starts on or before it), as a correlated subquery on the rates' unique
+    (currency, valid_from) index."""
+    return Subquery(
+        ExchangeRate.objects.filter(
+            currency=OuterRef("currency"), valid_from__lte=OuterRef("invoice_date")
+        )
+        .order_by("-valid_from")
+        .values("rate")[:1],
+        output_field=DecimalField(max_digits=20, decimal_places=10),
+    )
+
+
 def turnover_by_partner(
     *, since: datetime.date, until: datetime.date | None = None
 ) -> QuerySet[Any, dict[str, Any]]:
-    """Net invoiced (untaxed) per partner between two dates, as ONE grouped
-    query: rows of ``{"partner_id": …, "turnover": …}``. Segmentation and
-    campaigns filter or join on it instead of looping over partners."""
-    billed = Invoice.objects.filter(kind__in=SALES_KINDS, state__in=BILLED, invoice_date__gte=since)
+    """Net invoiced (untaxed) per partner between two dates, in the company
+    currency, as ONE grouped query: rows of ``{"partner_id": …, "turnover": …}``.
+    Segmentation and campaigns filter or join on it instead of looping over
+    partners.
+
+    A document in another currency is converted at the rate of its date; one
+    in a currency with no rate on its date counts as nothing (as in
+    ``partner_sales_summary``, which names such currencies)."""
+    billed = billed_invoices().filter(invoice_date__gte=since)
     if until is not None:
         billed = billed.filter(invoice_date__lte=until)
+    converted = Case(
+        When(currency=settings.COMPANY_CURRENCY, then=net_untaxed()),
+        default=ExpressionWrapper(net_untaxed() / _rate_at_document_date(), output_field=MONEY),
+        output_field=MONEY,
+    )
     rows: QuerySet[Any, dict[str, Any]] = (
-        billed.values("partner_id").annotate(turnover=Sum(_net_untaxed())).order_by()  # type: ignore[assignment]
+        billed.values("partner_id").annotate(turnover=Sum(converted)).order_by()  # type: ignore[assignment]
     )
     return rows

@@ -80,3 +80,25 @@ def test_turnover_by_partner_is_one_grouped_query(
     with django_assert_num_queries(1):  # type: ignore[operator]
         rows = list(selectors.turnover_by_partner(since=datetime.date(2025, 7, 1)))
     assert rows == [{"partner_id": acme.pk, "turnover": D("5.00")}]
+
+
+def test_turnover_by_partner_converts_at_each_documents_date(
+    acme: Partner, django_assert_num_queries: object
+) -> None:
+    other = PartnerFactory(name="Other")
+    ExchangeRate.objects.create(currency="USD", valid_from=datetime.date(2026, 1, 1), rate=D(2))
+    ExchangeRate.objects.create(currency="USD", valid_from=datetime.date(2026, 4, 1), rate=D(4))
+    _billed(acme, "100.00", datetime.date(2026, 2, 1), currency="USD")  # 50 EUR
+    _billed(acme, "100.00", datetime.date(2026, 5, 1), currency="USD")  # 25 EUR
+    _billed(acme, "20.00", datetime.date(2026, 5, 2), currency="USD", kind="out_refund")  # -5
+    _billed(acme, "10.00", datetime.date(2026, 5, 2))
+    _billed(other, "30.00", datetime.date(2026, 3, 1), currency="GBP")  # no GBP rate
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        rows = {
+            row["partner_id"]: row["turnover"]
+            for row in selectors.turnover_by_partner(since=datetime.date(2026, 1, 1))
+        }
+    assert rows[acme.pk] == D(80)
+    assert rows[other.pk] in (None, D(0))
+    summary = selectors.partner_sales_summary(partner=acme, today=TODAY)
+    assert summary.turnover_all_time == rows[acme.pk]
