@@ -52,12 +52,14 @@ Errors
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Model, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -67,6 +69,7 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer, Serializer
 
 from goodwill.accounts.models import User
 from goodwill.api.pagination import page_links
@@ -166,6 +169,10 @@ DATE_RANGE = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="On or after this day."),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="On or before this day."),
 ]
+CAMPAIGN = OpenApiParameter("campaign", OpenApiTypes.INT, description="A campaign id.")
+
+M = TypeVar("M", bound=Model)
+D = TypeVar("D", Order, Invoice)
 
 
 def _params(request: Request) -> dict[str, Any]:
@@ -183,6 +190,66 @@ def _cursor(request: Request) -> str | None:
 def _echo(request: Request, names: set[str]) -> dict[str, Any]:
     """The filters as they were sent, for the page links."""
     return {key: value for key, value in _params(request).items() if key in names}
+
+
+def _body(
+    request: Request, serializer_class: type[Serializer], *, partial: bool = False
+) -> dict[str, Any]:
+    """The request body, checked by *serializer_class*; a 400 if it is wrong."""
+    body = serializer_class(data=request.data, partial=partial, context=_context(request))
+    body.is_valid(raise_exception=True)
+    return dict(body.validated_data)
+
+
+def _filters(request: Request, serializer_class: type[Serializer]) -> Serializer:
+    """The query parameters, checked by *serializer_class*; a 400 if one is wrong."""
+    filters = serializer_class(data=_params(request), context=_context(request))
+    filters.is_valid(raise_exception=True)
+    return filters
+
+
+def _page_response(
+    request: Request,
+    rows: QuerySet[M],
+    *,
+    filters: Serializer,
+    sort: str,
+    page_serializer: type[BaseSerializer[Any]],
+    context: dict[str, Any],
+) -> Response:
+    """One page of *rows*; its links repeat the *filters* that were sent."""
+    page = keyset_page(rows, sort=sort, cursor=_cursor(request), limit=PAGE_SIZE)
+    echo = _echo(request, set(filters.fields))
+    data = {"results": page.items, **page_links(request, page, echo)}
+    return Response(page_serializer(data, context=context).data)
+
+
+def _respond(data: Mapping[str, Any], status_code: int) -> Response:
+    """*data* with *status_code*; a 201 says where the new object is."""
+    headers = {"Location": data["url"]} if status_code == status.HTTP_201_CREATED else None
+    return Response(data, status=status_code, headers=headers)
+
+
+def _action_schema(
+    *,
+    operation_id: str,
+    summary: str,
+    description: str,
+    response: type[Serializer],
+    request: type[Serializer] | None = None,
+    created: bool = False,
+) -> Callable[[Any], Any]:
+    """The schema of a POST that acts on one object and answers with *response*."""
+    code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        parameters=[ID],
+        request=request,
+        responses={code: response, **INVALID, **MISSING},
+        tags=TAGS,
+    )
 
 
 def _visible_cases(user: Any) -> Prefetch[str, QuerySet[Case], str]:
@@ -212,6 +279,77 @@ def _cases_save(document: Order | Invoice, *, by: User, cases: list[Case]) -> No
 
 
 # --------------------------------------------------------------------------
+# What orders and invoices share: creating, changing and listing them
+
+
+def _document_create(
+    request: Request, serializer_class: type[Serializer], create: Callable[..., D]
+) -> D:
+    """A new document from the POST body: *create* (the service) makes it with
+    its lines and cases."""
+    values = _body(request, serializer_class)
+    values.setdefault("cases", [])
+    return create(by=staff_user(request), lines=line_inputs(values.pop("lines")), **values)
+
+
+def _draft_update(
+    request: Request, serializer_class: type[Serializer], update: Callable[..., D]
+) -> D:
+    """Change a document with the keys of the PATCH body.
+
+    *update* is the service bound to the document; it changes the header and,
+    when ``lines`` is sent, replaces the lines. The cases sent replace the
+    linked ones in the same transaction."""
+    values = _body(request, serializer_class, partial=True)
+    cases, lines = values.pop("cases", None), values.pop("lines", None)
+    user = staff_user(request)
+    with transaction.atomic():
+        document = update(
+            by=user, values=values, lines=line_inputs(lines) if lines is not None else None
+        )
+        if cases is not None:
+            _cases_save(document, by=user, cases=cases)
+    return document
+
+
+def _partner_and_dates(rows: QuerySet[M], values: dict[str, Any], *, date: str) -> QuerySet[M]:
+    """*rows* narrowed to the ``partner`` and the ``date_from``–``date_to`` range
+    (on the field *date*) of the list filters."""
+    if values.get("partner"):
+        rows = rows.filter(partner_id=values["partner"])
+    if values.get("date_from"):
+        rows = rows.filter(**{f"{date}__gte": values["date_from"]})
+    if values.get("date_to"):
+        rows = rows.filter(**{f"{date}__lte": values["date_to"]})
+    return rows
+
+
+def _document_rows(
+    request: Request, model: type[D], values: dict[str, Any], *, date: str
+) -> QuerySet[D]:
+    """The orders or invoices the list filters keep, with what a list row shows."""
+    rows = model.objects.select_related("partner").prefetch_related(_visible_cases(request.user))
+    for name in ("kind", "state"):
+        if values.get(name):
+            rows = rows.filter(**{name: values[name]})
+    if values.get("campaign"):
+        rows = rows.filter(campaign_id=values["campaign"])
+    return _partner_and_dates(rows, values, date=date)
+
+
+def _document_list_parameters(model: type[D], *extra: OpenApiParameter) -> list[OpenApiParameter]:
+    """The query parameters of a list of orders or invoices, *extra* among them."""
+    return [
+        OpenApiParameter("kind", OpenApiTypes.STR, enum=model.Kind.values),
+        OpenApiParameter("state", OpenApiTypes.STR, enum=model.State.values),
+        *DATE_RANGE,
+        *extra,
+        CAMPAIGN,
+        CURSOR,
+    ]
+
+
+# --------------------------------------------------------------------------
 # Products and categories
 
 
@@ -236,9 +374,7 @@ def _product_response(
     request: Request, product: Product, *, status_code: int = status.HTTP_200_OK
 ) -> Response:
     context = _context(request, category_paths=services.category_paths())
-    data = ProductSerializer(product, context=context).data
-    headers = {"Location": data["url"]} if status_code == status.HTTP_201_CREATED else None
-    return Response(data, status=status_code, headers=headers)
+    return _respond(ProductSerializer(product, context=context).data, status_code)
 
 
 @extend_schema(
@@ -272,23 +408,19 @@ def _product_response(
 def product_collection(request: Request) -> Response:
     if request.method == "POST":
         check_sales(request.user, "product", "add")
-        body = ProductWriteSerializer(data=request.data, context=_context(request))
-        body.is_valid(raise_exception=True)
-        product = services.product_save(by=staff_user(request), values=dict(body.validated_data))
+        values = _body(request, ProductWriteSerializer)
+        product = services.product_save(by=staff_user(request), values=values)
         return _product_response(request, product, status_code=status.HTTP_201_CREATED)
     check_sales(request.user, "product")
-    filters = ProductFilterSerializer(data=_params(request), context=_context(request))
-    filters.is_valid(raise_exception=True)
-    page = keyset_page(
+    filters = _filters(request, ProductFilterSerializer)
+    return _page_response(
+        request,
         _product_queryset(filters.validated_data),
+        filters=filters,
         sort="code",
-        cursor=_cursor(request),
-        limit=PAGE_SIZE,
+        page_serializer=ProductPageSerializer,
+        context=_context(request, category_paths=services.category_paths()),
     )
-    echo = _echo(request, {"q", "status", "kind", "category"})
-    data = {"results": page.items, **page_links(request, page, echo)}
-    context = _context(request, category_paths=services.category_paths())
-    return Response(ProductPageSerializer(data, context=context).data)
 
 
 @extend_schema(
@@ -314,11 +446,8 @@ def product_collection(request: Request) -> Response:
 def product_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         product = get_product_for_user(request.user, pk, action="change")
-        body = ProductWriteSerializer(data=request.data, partial=True, context=_context(request))
-        body.is_valid(raise_exception=True)
-        product = services.product_save(
-            by=staff_user(request), product=product, values=dict(body.validated_data)
-        )
+        values = _body(request, ProductWriteSerializer, partial=True)
+        product = services.product_save(by=staff_user(request), product=product, values=values)
         return _product_response(request, product)
     return _product_response(request, get_product_for_user(request.user, pk))
 
@@ -406,9 +535,7 @@ def price_list_detail(request: Request, pk: int) -> Response:
 def price(request: Request) -> Response:
     check_sales(request.user, "product")
     check_sales(request.user, "pricelist")
-    query = PriceQuerySerializer(data=_params(request), context=_context(request))
-    query.is_valid(raise_exception=True)
-    values = query.validated_data
+    values = _filters(request, PriceQuerySerializer).validated_data
     day = values.get("date") or timezone.localdate()
     partner = values.get("partner")
     quote = price_for(
@@ -475,19 +602,22 @@ def payment_term_list(request: Request) -> Response:
 def exchange_rate_collection(request: Request) -> Response:
     if request.method == "POST":
         check_sales(request.user, "exchangerate", "add")
-        body = ExchangeRateWriteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        rate = services.exchange_rate_save(by=staff_user(request), values=dict(body.validated_data))
+        values = _body(request, ExchangeRateWriteSerializer)
+        rate = services.exchange_rate_save(by=staff_user(request), values=values)
         return Response(ExchangeRateSerializer(rate).data, status=status.HTTP_201_CREATED)
     check_sales(request.user, "exchangerate")
-    filters = ExchangeRateFilterSerializer(data=_params(request))
-    filters.is_valid(raise_exception=True)
+    filters = _filters(request, ExchangeRateFilterSerializer)
     rows = ExchangeRate.objects.all()
     if filters.validated_data.get("currency"):
         rows = rows.filter(currency=filters.validated_data["currency"])
-    page = keyset_page(rows, sort="-valid_from", cursor=_cursor(request), limit=PAGE_SIZE)
-    data = {"results": page.items, **page_links(request, page, _echo(request, {"currency"}))}
-    return Response(ExchangeRatePageSerializer(data, context=_context(request)).data)
+    return _page_response(
+        request,
+        rows,
+        filters=filters,
+        sort="-valid_from",
+        page_serializer=ExchangeRatePageSerializer,
+        context=_context(request),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -539,13 +669,8 @@ def partner_terms(request: Request, pk: int) -> Response:
         check_sales(request.user, "partnerterms", "change")
         check_sales(request.user, "partnerterms", "add")
         partner = get_partner_for_user(request.user, pk)
-        body = PartnerTermsWriteSerializer(
-            data=request.data, partial=True, context=_context(request)
-        )
-        body.is_valid(raise_exception=True)
-        services.partner_terms_save(
-            by=staff_user(request), partner=partner, values=dict(body.validated_data)
-        )
+        values = _body(request, PartnerTermsWriteSerializer, partial=True)
+        services.partner_terms_save(by=staff_user(request), partner=partner, values=values)
         return _terms_response(request, partner.pk)
     check_sales(request.user, "partnerterms")
     partner = get_partner_for_user(request.user, pk)
@@ -610,9 +735,7 @@ def _order_response(
     context = _context(
         request, currency=order.currency, allowed=_order_allowed(request.user, order)
     )
-    data = OrderDetailSerializer(order, context=context).data
-    headers = {"Location": data["url"]} if status_code == status.HTTP_201_CREATED else None
-    return Response(data, status=status_code, headers=headers)
+    return _respond(OrderDetailSerializer(order, context=context).data, status_code)
 
 
 @extend_schema(
@@ -620,13 +743,7 @@ def _order_response(
     operation_id="sales_orders_list",
     summary="List quotations and orders",
     description="Newest first, one page at a time; the dates filter on the order date.",
-    parameters=[
-        OpenApiParameter("kind", OpenApiTypes.STR, enum=Order.Kind.values),
-        OpenApiParameter("state", OpenApiTypes.STR, enum=Order.State.values),
-        *DATE_RANGE,
-        OpenApiParameter("campaign", OpenApiTypes.INT, description="A campaign id."),
-        CURSOR,
-    ],
+    parameters=_document_list_parameters(Order),
     responses={200: OrderPageSerializer, **INVALID, **REFUSED},
     tags=TAGS,
 )
@@ -645,39 +762,20 @@ def _order_response(
 @parser_classes([JSONParser])
 def order_collection(request: Request) -> Response:
     if request.method == "POST":
-        return _order_create(request)
+        check_order_action(request.user, "add")
+        order = _document_create(request, OrderCreateSerializer, orders.order_create)
+        return _order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
     check_order_action(request.user)
-    filters = OrderFilterSerializer(data=_params(request))
-    filters.is_valid(raise_exception=True)
-    values = filters.validated_data
-    rows = Order.objects.select_related("partner").prefetch_related(_visible_cases(request.user))
-    for name in ("kind", "state"):
-        if values.get(name):
-            rows = rows.filter(**{name: values[name]})
-    if values.get("partner"):
-        rows = rows.filter(partner_id=values["partner"])
-    if values.get("campaign"):
-        rows = rows.filter(campaign_id=values["campaign"])
-    if values.get("date_from"):
-        rows = rows.filter(order_date__gte=values["date_from"])
-    if values.get("date_to"):
-        rows = rows.filter(order_date__lte=values["date_to"])
-    page = keyset_page(rows, sort="-id", cursor=_cursor(request), limit=PAGE_SIZE)
-    echo = _echo(request, {"kind", "state", "partner", "campaign", "date_from", "date_to"})
-    data = {"results": page.items, **page_links(request, page, echo)}
-    return Response(OrderPageSerializer(data, context=_context(request)).data)
-
-
-def _order_create(request: Request) -> Response:
-    check_order_action(request.user, "add")
-    body = OrderCreateSerializer(data=request.data, context=_context(request))
-    body.is_valid(raise_exception=True)
-    data = dict(body.validated_data)
-    data.setdefault("cases", [])
-    order = orders.order_create(
-        by=staff_user(request), lines=line_inputs(data.pop("lines")), **data
+    filters = _filters(request, OrderFilterSerializer)
+    rows = _document_rows(request, Order, filters.validated_data, date="order_date")
+    return _page_response(
+        request,
+        rows,
+        filters=filters,
+        sort="-id",
+        page_serializer=OrderPageSerializer,
+        context=_context(request),
     )
-    return _order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
 
 
 @extend_schema(
@@ -706,58 +804,39 @@ def _order_create(request: Request) -> Response:
 def order_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         order = get_order_for_user(request.user, pk, action="change")
-        body = OrderUpdateSerializer(data=request.data, partial=True, context=_context(request))
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        cases, lines = data.pop("cases", None), data.pop("lines", None)
-        user = staff_user(request)
-        with transaction.atomic():
-            order = orders.order_update(
-                order=order,
-                by=user,
-                values=data,
-                lines=line_inputs(lines) if lines is not None else None,
-            )
-            if cases is not None:
-                _cases_save(order, by=user, cases=cases)
+        update = functools.partial(orders.order_update, order=order)
+        order = _draft_update(request, OrderUpdateSerializer, update)
         return _order_response(request, order.pk)
     order = get_order_for_user(request.user, pk)
     return _order_response(request, order.pk)
 
 
-@extend_schema(
+@_action_schema(
     operation_id="sales_orders_state",
     summary="Send, confirm, finish or cancel an order",
     description="`send`: draft → sent; `confirm`: draft or sent → confirmed (it needs a "
     "line); `done`: confirmed → done; `cancel`: anything not done → cancelled (an order with "
     "invoices that are not cancelled cannot be). A move the state does not allow is a 400 "
     "that says why.",
-    parameters=[ID],
     request=OrderStateSerializer,
-    responses={200: OrderDetailSerializer, **INVALID, **MISSING},
-    tags=TAGS,
+    response=OrderDetailSerializer,
 )
 @api_view(["POST"])
 @parser_classes([JSONParser])
 def order_state(request: Request, pk: int) -> Response:
     order = get_order_for_user(request.user, pk, action="change")
-    body = OrderStateSerializer(data=request.data)
-    body.is_valid(raise_exception=True)
-    orders.order_set_state(
-        order=order, by=staff_user(request), action=body.validated_data["action"]
-    )
+    action = _body(request, OrderStateSerializer)["action"]
+    orders.order_set_state(order=order, by=staff_user(request), action=action)
     return _order_response(request, order.pk)
 
 
-@extend_schema(
+@_action_schema(
     operation_id="sales_orders_invoice",
     summary="Invoice an order",
     description="Managers and administrators. A draft invoice (a vendor bill for a purchase "
     "order) of what is not invoiced yet; the order is then done. The answer is the invoice.",
-    parameters=[ID],
-    request=None,
-    responses={201: InvoiceDetailSerializer, **INVALID, **MISSING},
-    tags=TAGS,
+    response=InvoiceDetailSerializer,
+    created=True,
 )
 @api_view(["POST"])
 @parser_classes([JSONParser])
@@ -809,9 +888,7 @@ def _invoice_response(
         today=timezone.localdate(),
         allowed=_invoice_allowed(request.user, invoice),
     )
-    data = InvoiceDetailSerializer(invoice, context=context).data
-    headers = {"Location": data["url"]} if status_code == status.HTTP_201_CREATED else None
-    return Response(data, status=status_code, headers=headers)
+    return _respond(InvoiceDetailSerializer(invoice, context=context).data, status_code)
 
 
 @extend_schema(
@@ -820,14 +897,7 @@ def _invoice_response(
     summary="List invoices, credit notes and vendor bills",
     description="Newest first, one page at a time; the dates filter on the invoice date. "
     "`overdue=true` keeps the open documents past their due date.",
-    parameters=[
-        OpenApiParameter("kind", OpenApiTypes.STR, enum=Invoice.Kind.values),
-        OpenApiParameter("state", OpenApiTypes.STR, enum=Invoice.State.values),
-        *DATE_RANGE,
-        OpenApiParameter("overdue", OpenApiTypes.BOOL),
-        OpenApiParameter("campaign", OpenApiTypes.INT, description="A campaign id."),
-        CURSOR,
-    ],
+    parameters=_document_list_parameters(Invoice, OpenApiParameter("overdue", OpenApiTypes.BOOL)),
     responses={200: InvoicePageSerializer, **INVALID, **REFUSED},
     tags=TAGS,
 )
@@ -845,47 +915,27 @@ def _invoice_response(
 @parser_classes([JSONParser])
 def invoice_collection(request: Request) -> Response:
     if request.method == "POST":
-        return _invoice_create(request)
+        check_invoice_action(request.user, "add")
+        invoice = _document_create(request, InvoiceCreateSerializer, invoicing.invoice_create)
+        return _invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
     check_invoice_action(request.user)
-    filters = InvoiceFilterSerializer(data=_params(request))
-    filters.is_valid(raise_exception=True)
+    filters = _filters(request, InvoiceFilterSerializer)
     values = filters.validated_data
     today = timezone.localdate()
-    rows = Invoice.objects.select_related("partner").prefetch_related(_visible_cases(request.user))
-    for name in ("kind", "state"):
-        if values.get(name):
-            rows = rows.filter(**{name: values[name]})
-    if values.get("partner"):
-        rows = rows.filter(partner_id=values["partner"])
-    if values.get("campaign"):
-        rows = rows.filter(campaign_id=values["campaign"])
-    if values.get("date_from"):
-        rows = rows.filter(invoice_date__gte=values["date_from"])
-    if values.get("date_to"):
-        rows = rows.filter(invoice_date__lte=values["date_to"])
+    rows = _document_rows(request, Invoice, values, date="invoice_date")
     overdue = Q(state__in=OPEN_STATES, due_date__lt=today)
     if values.get("overdue") is True:
         rows = rows.filter(overdue)
     elif values.get("overdue") is False:
         rows = rows.exclude(overdue)
-    page = keyset_page(rows, sort="-id", cursor=_cursor(request), limit=PAGE_SIZE)
-    echo = _echo(
-        request, {"kind", "state", "partner", "campaign", "date_from", "date_to", "overdue"}
+    return _page_response(
+        request,
+        rows,
+        filters=filters,
+        sort="-id",
+        page_serializer=InvoicePageSerializer,
+        context=_context(request, today=today),
     )
-    data = {"results": page.items, **page_links(request, page, echo)}
-    return Response(InvoicePageSerializer(data, context=_context(request, today=today)).data)
-
-
-def _invoice_create(request: Request) -> Response:
-    check_invoice_action(request.user, "add")
-    body = InvoiceCreateSerializer(data=request.data, context=_context(request))
-    body.is_valid(raise_exception=True)
-    data = dict(body.validated_data)
-    data.setdefault("cases", [])
-    invoice = invoicing.invoice_create(
-        by=staff_user(request), lines=line_inputs(data.pop("lines")), **data
-    )
-    return _invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
 
 
 @extend_schema(
@@ -915,34 +965,19 @@ def _invoice_create(request: Request) -> Response:
 def invoice_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         invoice = get_invoice_for_user(request.user, pk, action="change")
-        body = InvoiceUpdateSerializer(data=request.data, partial=True, context=_context(request))
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        cases, lines = data.pop("cases", None), data.pop("lines", None)
-        user = staff_user(request)
-        with transaction.atomic():
-            invoice = invoicing.invoice_update(
-                invoice=invoice,
-                by=user,
-                values=data,
-                lines=line_inputs(lines) if lines is not None else None,
-            )
-            if cases is not None:
-                _cases_save(invoice, by=user, cases=cases)
+        update = functools.partial(invoicing.invoice_update, invoice=invoice)
+        invoice = _draft_update(request, InvoiceUpdateSerializer, update)
         return _invoice_response(request, invoice.pk)
     invoice = get_invoice_for_user(request.user, pk)
     return _invoice_response(request, invoice.pk)
 
 
-@extend_schema(
+@_action_schema(
     operation_id="sales_invoices_post",
     summary="Post a draft invoice",
     description="Managers and administrators. Gives the number (no gaps), the date (today "
     "unless the draft has one) and the due date from the payment term, and freezes it.",
-    parameters=[ID],
-    request=None,
-    responses={200: InvoiceDetailSerializer, **INVALID, **MISSING},
-    tags=TAGS,
+    response=InvoiceDetailSerializer,
 )
 @api_view(["POST"])
 @parser_classes([JSONParser])
@@ -952,15 +987,12 @@ def invoice_post(request: Request, pk: int) -> Response:
     return _invoice_response(request, invoice.pk)
 
 
-@extend_schema(
+@_action_schema(
     operation_id="sales_invoices_cancel",
     summary="Cancel a draft invoice",
     description="Managers and administrators. A posted document is corrected with a credit "
     "note instead; cancelling one is a 400.",
-    parameters=[ID],
-    request=None,
-    responses={200: InvoiceDetailSerializer, **INVALID, **MISSING},
-    tags=TAGS,
+    response=InvoiceDetailSerializer,
 )
 @api_view(["POST"])
 @parser_classes([JSONParser])
@@ -970,16 +1002,14 @@ def invoice_cancel(request: Request, pk: int) -> Response:
     return _invoice_response(request, invoice.pk)
 
 
-@extend_schema(
+@_action_schema(
     operation_id="sales_invoices_credit_note",
     summary="Credit a posted invoice",
     description="Managers and administrators. A draft credit note (a vendor refund for a "
     "bill) with the invoice's lines; change it if only part is credited, then post it. The "
     "answer is the credit note.",
-    parameters=[ID],
-    request=None,
-    responses={201: InvoiceDetailSerializer, **INVALID, **MISSING},
-    tags=TAGS,
+    response=InvoiceDetailSerializer,
+    created=True,
 )
 @api_view(["POST"])
 @parser_classes([JSONParser])
@@ -1010,11 +1040,8 @@ def _payment_response(
         )
     except Payment.DoesNotExist:
         raise Http404("No such payment.") from None
-    data = PaymentDetailSerializer(
-        payment, context=_context(request, currency=payment.currency)
-    ).data
-    headers = {"Location": data["url"]} if status_code == status.HTTP_201_CREATED else None
-    return Response(data, status=status_code, headers=headers)
+    context = _context(request, currency=payment.currency)
+    return _respond(PaymentDetailSerializer(payment, context=context).data, status_code)
 
 
 @extend_schema(
@@ -1065,22 +1092,19 @@ def payment_collection(request: Request) -> Response:
         )
         return _payment_response(request, payment.pk, status_code=status.HTTP_201_CREATED)
     check_sales(request.user, "payment")
-    filters = PaymentFilterSerializer(data=_params(request))
-    filters.is_valid(raise_exception=True)
+    filters = _filters(request, PaymentFilterSerializer)
     values = filters.validated_data
     rows = Payment.objects.select_related("partner")
     if values.get("direction"):
         rows = rows.filter(direction=values["direction"])
-    if values.get("partner"):
-        rows = rows.filter(partner_id=values["partner"])
-    if values.get("date_from"):
-        rows = rows.filter(payment_date__gte=values["date_from"])
-    if values.get("date_to"):
-        rows = rows.filter(payment_date__lte=values["date_to"])
-    page = keyset_page(rows, sort="-id", cursor=_cursor(request), limit=PAGE_SIZE)
-    echo = _echo(request, {"direction", "partner", "date_from", "date_to"})
-    data = {"results": page.items, **page_links(request, page, echo)}
-    return Response(PaymentPageSerializer(data, context=_context(request)).data)
+    return _page_response(
+        request,
+        _partner_and_dates(rows, values, date="payment_date"),
+        filters=filters,
+        sort="-id",
+        page_serializer=PaymentPageSerializer,
+        context=_context(request),
+    )
 
 
 @extend_schema(

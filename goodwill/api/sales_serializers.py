@@ -64,6 +64,12 @@ def api_url(name: str, pk: int, request: Any) -> str:
     return _absolute(reverse(f"api:{name}", args=[pk]), request)
 
 
+def document_url(document: Order | Invoice, request: Any) -> str:
+    """The absolute URL of an order's or an invoice's detail."""
+    name = "sales_order_detail" if isinstance(document, Order) else "sales_invoice_detail"
+    return api_url(name, document.pk, request)
+
+
 # --------------------------------------------------------------------------
 # Fields
 
@@ -180,6 +186,15 @@ def campaign_field() -> ObjectIdField:
     return _pick(_campaigns, "campaign", help_text="The campaign that brought it, or null.")
 
 
+def reference_field(**kwargs: Any) -> serializers.CharField:
+    """A document's reference: the customer's order number, the supplier's invoice number."""
+    return serializers.CharField(max_length=100, allow_blank=True, **kwargs)
+
+
+def notes_field(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(allow_blank=True, max_length=20000, **kwargs)
+
+
 def cases_field() -> ObjectIdsField:
     return ObjectIdsField(
         choices=_cases,
@@ -207,8 +222,28 @@ class DocumentRefSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, document: Order | Invoice) -> str:
-        name = "sales_order_detail" if isinstance(document, Order) else "sales_invoice_detail"
-        return api_url(name, document.pk, self.context.get("request"))
+        return document_url(document, self.context.get("request"))
+
+
+# What a row of a list of orders or invoices starts with. Each kind of document
+# states what its ``kind`` and ``state`` can be (a field declared again keeps its
+# place here), then adds its own fields; its ``cases`` SerializerMethodField is
+# filled by ``get_cases``. (A comment, not a docstring: the schema would show it
+# as the description of every order and invoice.)
+class DocumentSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    url = serializers.SerializerMethodField()
+    number = serializers.CharField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    state = serializers.CharField(read_only=True)
+    partner = PartnerRefSerializer(read_only=True)
+    currency = serializers.CharField(read_only=True)
+
+    def get_url(self, document: Order | Invoice) -> str:
+        return document_url(document, self.context.get("request"))
+
+    def get_cases(self, document: Order | Invoice) -> list[int]:
+        return [case.pk for case in document.visible_cases]  # type: ignore[union-attr]
 
 
 class _PageSerializer(serializers.Serializer):
@@ -220,10 +255,14 @@ class _PageSerializer(serializers.Serializer):
     )
 
 
+def _id_filter() -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
 class ListFilterSerializer(serializers.Serializer):
     """Query parameters shared by the document lists; unknown ones are ignored."""
 
-    partner = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    partner = _id_filter()
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
@@ -232,6 +271,13 @@ class ListFilterSerializer(serializers.Serializer):
         if start and end and end < start:
             raise serializers.ValidationError({"date_to": ["The range ends before it starts."]})
         return attrs
+
+
+class DocumentFilterSerializer(ListFilterSerializer):
+    """The filters of the lists of orders and of invoices; each adds its ``kind``
+    and ``state`` choices."""
+
+    campaign = _id_filter()
 
 
 # --------------------------------------------------------------------------
@@ -619,10 +665,9 @@ class OrderLineSerializer(LineSerializer):
 # Orders
 
 
-class OrderFilterSerializer(ListFilterSerializer):
+class OrderFilterSerializer(DocumentFilterSerializer):
     kind = PlainChoiceField(choices=Order.Kind.choices, required=False)
     state = PlainChoiceField(choices=Order.State.choices, required=False)
-    campaign = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
 
 
 class OrderCreateSerializer(StrictSerializer):
@@ -638,8 +683,8 @@ class OrderCreateSerializer(StrictSerializer):
     valid_until = serializers.DateField(required=False, allow_null=True)
     payment_term = _pick(_active_terms, "payment term", help_text="Default: the partner's.")
     price_list = _pick(_active_price_lists, "price list", help_text="Default: the partner's.")
-    reference = serializers.CharField(max_length=100, allow_blank=True, default="")
-    notes = serializers.CharField(allow_blank=True, default="", max_length=20000)
+    reference = reference_field(default="")
+    notes = notes_field(default="")
     lines = lines_field(default=list)
     campaign = campaign_field()
     cases = cases_field()
@@ -654,8 +699,8 @@ class OrderUpdateSerializer(StrictSerializer):
     valid_until = serializers.DateField(required=False, allow_null=True)
     payment_term = _pick(_active_terms, "payment term")
     price_list = _pick(_active_price_lists, "price list")
-    reference = serializers.CharField(max_length=100, allow_blank=True, required=False)
-    notes = serializers.CharField(allow_blank=True, required=False, max_length=20000)
+    reference = reference_field(required=False)
+    notes = notes_field(required=False)
     lines = lines_field(
         required=False, help_text="Replaces every line; lines without a price are repriced."
     )
@@ -681,16 +726,11 @@ class OrderActionsSerializer(serializers.Serializer):
     invoice = serializers.BooleanField(read_only=True, help_text="Make a draft invoice of it.")
 
 
-class OrderSummarySerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    url = serializers.SerializerMethodField()
-    number = serializers.CharField(read_only=True)
+class OrderSummarySerializer(DocumentSummarySerializer):
     kind = serializers.CharField(read_only=True, help_text="`sale` or `purchase`.")
     state = serializers.CharField(
         read_only=True, help_text="`draft`, `sent`, `confirmed`, `done` or `cancelled`."
     )
-    partner = PartnerRefSerializer(read_only=True)
-    currency = serializers.CharField(read_only=True)
     order_date = serializers.DateField(read_only=True)
     valid_until = serializers.DateField(read_only=True, allow_null=True)
     amount_untaxed = AmountField(currency_from="currency")
@@ -700,12 +740,6 @@ class OrderSummarySerializer(serializers.Serializer):
     cases = serializers.SerializerMethodField(help_text="The ids of the cases you can see.")
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
-
-    def get_url(self, order: Order) -> str:
-        return api_url("sales_order_detail", order.pk, self.context.get("request"))
-
-    def get_cases(self, document: Order) -> list[int]:
-        return [case.pk for case in document.visible_cases]  # type: ignore[attr-defined]
 
 
 class OrderPageSerializer(_PageSerializer):
@@ -732,10 +766,9 @@ class OrderDetailSerializer(OrderSummarySerializer):
 # Invoices
 
 
-class InvoiceFilterSerializer(ListFilterSerializer):
+class InvoiceFilterSerializer(DocumentFilterSerializer):
     kind = PlainChoiceField(choices=Invoice.Kind.choices, required=False)
     state = PlainChoiceField(choices=Invoice.State.choices, required=False)
-    campaign = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
@@ -752,8 +785,8 @@ class InvoiceCreateSerializer(StrictSerializer):
         required=False, allow_null=True, help_text="Default: the day it is posted."
     )
     payment_term = _pick(_active_terms, "payment term", help_text="Default: the partner's.")
-    reference = serializers.CharField(max_length=100, allow_blank=True, default="")
-    notes = serializers.CharField(allow_blank=True, default="", max_length=20000)
+    reference = reference_field(default="")
+    notes = notes_field(default="")
     lines = lines_field(default=list)
     campaign = campaign_field()
     cases = cases_field()
@@ -766,8 +799,8 @@ class InvoiceUpdateSerializer(StrictSerializer):
     currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, required=False)
     invoice_date = serializers.DateField(required=False, allow_null=True)
     payment_term = _pick(_active_terms, "payment term")
-    reference = serializers.CharField(max_length=100, allow_blank=True, required=False)
-    notes = serializers.CharField(allow_blank=True, required=False, max_length=20000)
+    reference = reference_field(required=False)
+    notes = notes_field(required=False)
     lines = lines_field(required=False, help_text="Replaces every line.")
     campaign = campaign_field()
     cases = cases_field()
@@ -781,9 +814,7 @@ class InvoiceActionsSerializer(serializers.Serializer):
     pay = serializers.BooleanField(read_only=True, help_text="Register a payment of it.")
 
 
-class InvoiceSummarySerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    url = serializers.SerializerMethodField()
+class InvoiceSummarySerializer(DocumentSummarySerializer):
     number = serializers.CharField(read_only=True, help_text="Empty until posted.")
     kind = serializers.CharField(
         read_only=True, help_text="`out_invoice`, `out_refund`, `in_invoice` or `in_refund`."
@@ -791,8 +822,6 @@ class InvoiceSummarySerializer(serializers.Serializer):
     state = serializers.CharField(
         read_only=True, help_text="`draft`, `posted`, `partial`, `paid` or `cancelled`."
     )
-    partner = PartnerRefSerializer(read_only=True)
-    currency = serializers.CharField(read_only=True)
     invoice_date = serializers.DateField(read_only=True, allow_null=True)
     due_date = serializers.DateField(read_only=True, allow_null=True)
     amount_untaxed = AmountField(currency_from="currency")
@@ -813,9 +842,6 @@ class InvoiceSummarySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
-    def get_url(self, invoice: Invoice) -> str:
-        return api_url("sales_invoice_detail", invoice.pk, self.context.get("request"))
-
     def get_overdue(self, invoice: Invoice) -> bool:
         """Open and past its due date."""
         return (
@@ -823,9 +849,6 @@ class InvoiceSummarySerializer(serializers.Serializer):
             and invoice.due_date is not None
             and invoice.due_date < self.context["today"]
         )
-
-    def get_cases(self, document: Invoice) -> list[int]:
-        return [case.pk for case in document.visible_cases]  # type: ignore[attr-defined]
 
 
 class InvoicePageSerializer(_PageSerializer):
