@@ -408,3 +408,4 @@ def test_sales_panel_survives_a_missing_exchange_rate(maria_client: Client, acme
     assert response.status_code == 200
     summary = response.context["summary"]
     assert (summary.turnover_all_time, summary.unconverted) == (D("10.00"), ["GBP"])
+    assert b"Left out of the turnover: amounts in GBP" in response.content
