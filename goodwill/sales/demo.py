@@ -24,10 +24,12 @@ from django.utils import timezone
 from goodwill.campaigns.models import Campaign
 from goodwill.campaigns.services import campaign_save
 from goodwill.cases.models import Case, CaseState
+from goodwill.lib.money import money_round
 from goodwill.partners.models import Partner
 from goodwill.sales import casework, invoicing, orders, payments, services, shipments
 from goodwill.sales.invoicing import LineInput
 from goodwill.sales.models import Invoice, Order, Payment, Product, Shipment, WorkRecord
+from goodwill.sales.pricing import convert
 
 if TYPE_CHECKING:
     from goodwill.accounts.models import User
@@ -44,6 +46,21 @@ PRODUCTS = [
     ("GRIP-K", "Gripper kit", "product", "unit", "Hardware / Spare parts", "450", "210", "20"),
     ("CBL-S", "Sensor cable", "product", "unit", "Hardware / Spare parts", "12.50", "4", "20"),
     ("SERVO", "Servo motor", "product", "unit", "Hardware / Spare parts", "380", "190", "20"),
+]
+
+
+# Units of each currency per euro (the demo's company currency), from a year back.
+RATES = [
+    ("USD", "1.0850"),
+    ("GBP", "0.8570"),
+    ("CHF", "0.9440"),
+    ("BRL", "5.9500"),
+    ("JPY", "162.50"),
+    ("PLN", "4.3000"),
+    ("SEK", "11.250"),
+    ("DKK", "7.4600"),
+    ("CNY", "7.8500"),
+    ("INR", "90.200"),
 ]
 
 
@@ -90,7 +107,7 @@ def _master_data(by: User, today: datetime.date) -> dict[str, object]:
         values={"name": "30 % now, rest in 60 days", "upfront_percent": D(30), "net_days": 60},
     )
     start = today.replace(month=1, day=1) - datetime.timedelta(days=366)
-    for currency, rate in (("USD", "1.0850"), ("GBP", "0.8570"), ("CHF", "0.9440")):
+    for currency, rate in RATES:
         services.exchange_rate_save(
             by=by, values={"currency": currency, "valid_from": start, "rate": D(rate)}
         )
@@ -204,7 +221,7 @@ def _customers(by: User, master: dict[str, object], rng: random.Random) -> list[
             values={
                 "price_list": master["retail"] if customer.currency in ("", "EUR") else None,
                 "payment_term": master["split"] if index % 4 == 3 else master["net30"],
-                "credit_limit": D(rng.choice((20000, 50000, 100000))),
+                "credit_limit": D(rng.choice((200000, 300000, 500000))),
                 "external_id": f"ERP-C{1000 + index}",
             },
         )
@@ -229,7 +246,14 @@ def _sales_history(
                 LineInput(
                     product=p,
                     quantity=D(rng.choice((1, 2, 5, 10, 25))),
-                    unit_price=None if currency == "EUR" else p.list_price,
+                    unit_price=None
+                    if currency == "EUR"
+                    else money_round(
+                        convert(
+                            amount=p.list_price, from_currency="EUR", to_currency=currency, on=day
+                        ),
+                        currency,
+                    ),
                 )
                 for p in picks
             ]
@@ -261,6 +285,19 @@ def _ship(order: Order, *, by: User, promised: datetime.date, late: bool) -> Shi
     return shipments.shipment_set_state(
         shipment=shipment, by=by, action="done", actual_date=min(done, timezone.localdate())
     )
+
+
+def _over_credit_limit(by: User, customer: Partner, products: dict[str, Product]) -> None:
+    """A customer with a tight credit limit and a quotation that would pass it:
+    its page warns, and only a manager can confirm it."""
+    services.partner_terms_save(by=by, partner=customer, values={"credit_limit": D(5000)})
+    quotation = orders.order_create(
+        by=by,
+        partner=customer,
+        lines=[LineInput(product=products["R-80"], quantity=D(1))],
+        reference="Second line, Hall B",
+    )
+    orders.order_set_state(order=quotation, by=by, action="send")
 
 
 def _purchases(
@@ -348,4 +385,5 @@ def demo_sales_load(*, users: dict[str, User], seed: int = 2026) -> None:
         campaigns = _campaigns(by, today)
         _sales_history(by, customers, products, rng, today, campaigns)
         _purchases(by, products, rng, today)
+        _over_credit_limit(by, customers[1], products)
         _work_on_cases(users, products, rng)

@@ -59,6 +59,13 @@ def test_demo_load_only_twice_reuses_the_data(capsys: pytest.CaptureFixture[str]
     assert Order.objects.filter(campaign__isnull=False).exists()
     assert Shipment.objects.filter(kind="receipt", state="done").count() == 3
     assert any(figures.late for figures in on_time_by_supplier().values())
+    # A quotation waits over its customer's tight credit limit.
+    from goodwill.sales.orders import credit_check
+
+    tight = Order.objects.get(partner__terms__credit_limit=5000, state="sent")
+    check = credit_check(tight)
+    assert check is not None
+    assert check.exceeded
     call_command("demo", "--load-only")
     assert "reusing it" in capsys.readouterr().out
     assert Partner.objects.count() == count
