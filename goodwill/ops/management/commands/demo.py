@@ -76,6 +76,10 @@ class Command(BaseCommand):
             if not demo_mail_present():
                 demo_mail_load(users=users)
                 loaded = True
+        # The rules come in a second transaction: events reach the rules engine
+        # when their transaction commits, and the demo's history must not be
+        # replayed through rules that did not exist when it happened.
+        with transaction.atomic():
             if not demo_automation_present():
                 demo_automation_load(users=users)
                 loaded = True
