@@ -64,6 +64,18 @@ RATES = [
 ]
 
 
+# What a customer orders at once.
+QUANTITIES = {
+    "VISIT": (1, 2, 3),
+    "TRAIN-D": (1, 2, 5),
+    "R-200": (1, 1, 2),
+    "R-80": (1, 2, 3),
+    "GRIP-K": (2, 4, 10),
+    "CBL-S": (10, 25, 50),
+    "SERVO": (2, 5, 10),
+}
+
+
 def demo_sales_present() -> bool:
     return Product.objects.exists()
 
@@ -245,7 +257,7 @@ def _sales_history(
             lines = [
                 LineInput(
                     product=p,
-                    quantity=D(rng.choice((1, 2, 5, 10, 25))),
+                    quantity=D(rng.choice(QUANTITIES[p.code])),
                     unit_price=None
                     if currency == "EUR"
                     else money_round(
@@ -269,11 +281,22 @@ def _sales_history(
                 orders.order_set_state(order=order, by=by, action="send")
                 continue  # a quotation still waiting for an answer
             on = min(today, day + datetime.timedelta(days=rng.randint(2, 10)))
-            invoice = _invoice_order(order, by=by, on=on, rng=rng, today=today)
+            _invoice_order(order, by=by, on=on, rng=rng, today=today)
             _ship(order, by=by, promised=day + datetime.timedelta(days=7), late=index % 5 == 4)
-            if index == 2 and invoice.state == Invoice.State.POSTED:
-                refund = invoicing.invoice_refund(invoice=invoice, by=by)
-                invoicing.invoice_post(invoice=refund, by=by, on=on + datetime.timedelta(days=3))
+
+
+def _credit_note(by: User) -> None:
+    """A customer sent goods back: the credit note settles the unpaid invoice."""
+    invoice = (
+        Invoice.objects.filter(kind=Invoice.Kind.CUSTOMER_INVOICE, state=Invoice.State.POSTED)
+        .order_by("invoice_date", "id")
+        .first()
+    )
+    if invoice is None or invoice.invoice_date is None:
+        return
+    refund = invoicing.invoice_refund(invoice=invoice, by=by)
+    on = min(timezone.localdate(), invoice.invoice_date + datetime.timedelta(days=5))
+    invoicing.invoice_post(invoice=refund, by=by, on=on)
 
 
 def _ship(order: Order, *, by: User, promised: datetime.date, late: bool) -> Shipment | None:
@@ -338,6 +361,7 @@ def _work_on_cases(
     """Time and parts on the service requests; the older half is invoiced already."""
     service = list(
         Case.objects.filter(case_type__code="service", partner__isnull=False, final=False)
+        .exclude(state=CaseState.CANCEL)
         .select_related("partner", "technician", "responsible")
         .order_by("number")
     )
@@ -365,13 +389,41 @@ def _work_on_cases(
             by=who,
             quantity=D("0.5"),
             billable=False,
-            description="Travel (not billed)",
+            description="Travel",
             work_date=case.created_at.date(),
         )
         in_euros = case.partner is not None and case.partner.currency in ("", "EUR")
         if case.state == CaseState.DONE and position % 3 == 0 and in_euros:
             invoice = casework.invoice_from_case(case=case, by=users["maria"])
             invoicing.invoice_post(invoice=invoice, by=users["maria"])
+
+
+def _backdate() -> None:
+    """Date the documents' timeline entries on the days the documents carry,
+    in office hours, as if they had been written then."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from goodwill.partners.models import TimelineEntry
+
+    now = timezone.now()
+    dated = (
+        (Order, "order_date"),
+        (Invoice, "invoice_date"),
+        (Payment, "payment_date"),
+        (Shipment, "actual_date"),
+    )
+    for model, field in dated:
+        days = dict(model._default_manager.exclude(**{field: None}).values_list("pk", field))
+        entries = list(
+            TimelineEntry.objects.filter(
+                subject_type=ContentType.objects.get_for_model(model), subject_id__in=list(days)
+            )
+        )
+        for entry in entries:
+            ten = datetime.datetime.combine(days[entry.subject_id], datetime.time(10, 0))
+            moment = timezone.make_aware(ten) + datetime.timedelta(minutes=entry.pk % 240)
+            entry.created_at = min(moment, now)
+        TimelineEntry.objects.bulk_update(entries, ["created_at"], batch_size=500)
 
 
 def demo_sales_load(*, users: dict[str, User], seed: int = 2026) -> None:
@@ -385,5 +437,7 @@ def demo_sales_load(*, users: dict[str, User], seed: int = 2026) -> None:
         campaigns = _campaigns(by, today)
         _sales_history(by, customers, products, rng, today, campaigns)
         _purchases(by, products, rng, today)
+        _credit_note(by)
         _over_credit_limit(by, customers[1], products)
         _work_on_cases(users, products, rng)
+        _backdate()

@@ -397,7 +397,11 @@ def invoice_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             else [],
             "refunds": list(invoice.refunds.order_by("id")),
             "linked_cases": linked_cases(request.user, invoice),
-            "overdue": is_open and invoice.due_date is not None and invoice.due_date < today,
+            # A credit note is owed by us: it is never "overdue".
+            "overdue": is_open
+            and not invoice.is_refund
+            and invoice.due_date is not None
+            and invoice.due_date < today,
             "is_draft": invoice.state == Invoice.State.DRAFT,
             "can_change": invoice.state == Invoice.State.DRAFT
             and can_invoice(request.user, "change"),

@@ -405,7 +405,7 @@ def order_invoice(*, order: Order, by: User | None) -> Invoice:
     order.state = Order.State.DONE
     order.updated_at = timezone.now()
     order.save(update_fields=["state", "updated_at"])
-    _note(order, by=by, action="invoiced", body=f"{order.number} invoiced: draft {invoice}")
+    _note(order, by=by, action="invoiced", body=f"{order.number} invoiced: {invoice}")
     events.emit(
         "order.invoiced", order_id=order.pk, invoice_id=invoice.pk, by_id=getattr(by, "pk", None)
     )
