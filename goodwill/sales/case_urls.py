@@ -18,4 +18,9 @@ urlpatterns = [
     ),
     path("cases/<id:number>/expense-bill/", views.expense_bill, name="case_expense_bill"),
     path("invoices/from-requests/", views.invoice_requests, name="invoice_requests"),
+    path(
+        "invoices/from-requests/<id:pk>/",
+        views.invoice_requests_run,
+        name="invoice_requests_run",
+    ),
 ]

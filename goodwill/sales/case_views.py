@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
 from goodwill.cases.models import Case, CaseType
@@ -21,13 +21,8 @@ from goodwill.cases.permissions import can_case, get_case_for_user
 from goodwill.lib.forms import apply_errors, error_text
 from goodwill.sales import casework
 from goodwill.sales.case_forms import RequestInvoicingForm, SupplierForm, WorkRecordForm
-from goodwill.sales.document_permissions import (
-    can_invoice,
-    can_order,
-    check_invoice_action,
-    check_order_action,
-)
-from goodwill.sales.models import WorkRecord
+from goodwill.sales.document_permissions import check_invoice_action, check_order_action
+from goodwill.sales.models import RequestInvoicing, WorkRecord
 from goodwill.sales.permissions import check_sales
 
 
@@ -239,25 +234,23 @@ def expense_bill(request: AuthenticatedHttpRequest, number: int) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 @staff_required
 def invoice_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """GET: the form; POST with "preview": what would be invoiced; POST: do it."""
+    """GET: the form and the latest runs; POST with "preview": what would be
+    invoiced (read only, here); POST: queue the run for the worker."""
     check_invoice_action(request.user, "add")
     outcome = None
     preview = "preview" in request.POST
     form = RequestInvoicingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            outcome = casework.invoice_closed_requests(
-                by=request.user, preview=preview, **form.options()
-            )
+            if preview:
+                outcome = casework.invoice_closed_requests(
+                    by=request.user, preview=True, **form.options()
+                )
+            else:
+                job = casework.request_invoicing_start(by=request.user, **form.options())
+                return redirect("sales:invoice_requests_run", job.pk)
         except ValidationError as exc:
             apply_errors(exc, form)
-        else:
-            if not preview and outcome.invoices:
-                messages.success(
-                    request,
-                    f"Drafted {len(outcome.invoices)} invoice(s) for {outcome.records} "
-                    f"record(s) of {outcome.cases} case(s).",
-                )
     return render(
         request,
         "sales/casework/invoice_requests.html",
@@ -265,8 +258,32 @@ def invoice_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
             "form": form,
             "outcome": outcome,
             "preview": preview,
-            "can_order": can_order(request.user, "add"),
-            "can_invoice": can_invoice(request.user, "add"),
+            "runs": list(
+                RequestInvoicing.objects.select_related("created_by", "section", "partner")[:10]
+            ),
         },
         status=400 if form.errors else 200,
     )
+
+
+@require_GET
+@staff_required
+def invoice_requests_run(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A run's progress (polled while it works) and then what it made."""
+    check_invoice_action(request.user, "add")
+    job = (
+        RequestInvoicing.objects.select_related("created_by", "section", "case_type", "partner")
+        .filter(pk=pk)
+        .first()
+    )
+    if job is None:
+        raise Http404("No such run.")
+    context = {
+        "job": job,
+        "invoices": list(job.invoices.select_related("partner").order_by("id"))
+        if job.is_finished
+        else [],
+    }
+    if request.htmx:
+        return render(request, "sales/casework/_run_status.html", context)
+    return render(request, "sales/casework/invoice_requests_run.html", context)

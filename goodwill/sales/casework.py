@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,11 +32,12 @@ from django.utils import timezone
 
 from goodwill.cases.models import Case, CaseState, CaseType
 from goodwill.lib import events
+from goodwill.lib.jobs import job_claim, job_finish, job_progress
 from goodwill.lib.money import CURRENCIES
 from goodwill.partners.models import Partner, PartnerEmail, TimelineEntry
 from goodwill.partners.services import timeline_add
 from goodwill.sales.invoicing import LineInput, invoice_create
-from goodwill.sales.models import Invoice, Order, Product, WorkRecord
+from goodwill.sales.models import Invoice, Order, Product, RequestInvoicing, WorkRecord
 from goodwill.sales.orders import order_create
 
 if TYPE_CHECKING:
@@ -371,7 +372,7 @@ def document_cases_set(
 
 
 @dataclass
-class RequestInvoicing:
+class RequestInvoicingOutcome:
     """What :func:`invoice_closed_requests` did (or, in a preview, would do)."""
 
     invoices: list[Invoice] = field(default_factory=list)
@@ -426,12 +427,13 @@ def invoice_closed_requests(
     case_type_id: int | None = None,
     invoice_date: datetime.date | None = None,
     preview: bool = False,
-) -> RequestInvoicing:
+    progress: Callable[[int, int], None] | None = None,
+) -> RequestInvoicingOutcome:
     """One draft invoice per partner, with a line per billable record of the
     requests closed in the period; *preview* says what would be invoiced and
     writes nothing. A partner whose invoice fails (a missing price, say) is
     reported and the others are still invoiced."""
-    outcome = RequestInvoicing()
+    outcome = RequestInvoicingOutcome()
     cases = list(
         closed_billable_cases(
             date_from=date_from,
@@ -447,7 +449,11 @@ def invoice_closed_requests(
             outcome.without_partner.append(case.number)
         else:
             by_partner[case.partner_id].append(case)
-    for group in by_partner.values():
+    if progress is not None:
+        progress(0, len(by_partner))
+    for done, group in enumerate(by_partner.values(), start=1):
+        if progress is not None and done > 1:
+            progress(done - 1, len(by_partner))
         partner = group[0].partner
         assert partner is not None  # noqa: S101 - grouped by partner above
         try:
@@ -491,7 +497,7 @@ def invoice_closed_requests(
     return outcome
 
 
-def _preview(outcome: RequestInvoicing, partner: Partner, records: list[WorkRecord]) -> None:
+def _preview(outcome: RequestInvoicingOutcome, partner: Partner, records: list[WorkRecord]) -> None:
     """Count what would be billed; the lines are priced as the invoice would price them."""
     from goodwill.sales.invoicing import price_lines
 
@@ -507,6 +513,68 @@ def _preview(outcome: RequestInvoicing, partner: Partner, records: list[WorkReco
     outcome.records += len(records)
     total = sum((line.subtotal + line.tax_amount for line in priced), Decimal(0))
     outcome.amounts[currency] = outcome.amounts.get(currency, Decimal(0)) + total
+
+
+def request_invoicing_start(
+    *,
+    by: User,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    section_id: int | None = None,
+    partner_id: int | None = None,
+    case_type_id: int | None = None,
+    invoice_date: datetime.date | None = None,
+) -> RequestInvoicing:
+    """Queue a run of :func:`invoice_closed_requests` for the worker."""
+    if date_to < date_from:
+        raise ValidationError({"date_to": "The period ends before it starts."})
+    from goodwill.sales.tasks import request_invoicing_task
+
+    job = RequestInvoicing.objects.create(
+        created_by=by,
+        date_from=date_from,
+        date_to=date_to,
+        section_id=section_id,
+        partner_id=partner_id,
+        case_type_id=case_type_id,
+        invoice_date=invoice_date,
+    )
+    transaction.on_commit(lambda: request_invoicing_task.enqueue(job_id=job.pk))
+    return job
+
+
+def request_invoicing_run(*, job: RequestInvoicing) -> None:
+    """The worker's side: claim the job, invoice with progress per partner,
+    and keep what was made (a partner that fails is in the report)."""
+    if not job_claim(job):
+        return
+    try:
+        outcome = invoice_closed_requests(
+            by=job.created_by,
+            date_from=job.date_from,
+            date_to=job.date_to,
+            section_id=job.section_id,
+            partner_id=job.partner_id,
+            case_type_id=job.case_type_id,
+            invoice_date=job.invoice_date,
+            progress=lambda done, total: job_progress(job, done=done, total=total),
+        )
+    except Exception as error:  # the job must say why it stopped, not stay "running"
+        job_finish(job, error=f"{type(error).__name__}: {error}")
+        raise
+    job.invoices.set(outcome.invoices)
+    job_finish(
+        job,
+        partners=outcome.partners,
+        cases=outcome.cases,
+        records=outcome.records,
+        progress_done=job.progress_total or 0,
+        report={
+            "amounts": {code: str(amount) for code, amount in sorted(outcome.amounts.items())},
+            "errors": outcome.errors,
+            "without_partner": outcome.without_partner,
+        },
+    )
 
 
 # --------------------------------------------------------------------------

@@ -772,3 +772,32 @@ class SalesImport(BackgroundJob):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} from {self.file_name}"
+
+
+class RequestInvoicing(BackgroundJob):
+    """A run of "Invoice closed billable requests" (iDempiere's RequestInvoice)
+    in the worker: the period, what it was narrowed to, and what it made."""
+
+    date_from = models.DateField()
+    date_to = models.DateField()
+    section = models.ForeignKey(
+        "cases.Section", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    case_type = models.ForeignKey(
+        "cases.CaseType", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invoice_date = models.DateField(null=True, blank=True)
+    invoices = models.ManyToManyField(Invoice, blank=True, related_name="+")
+    partners = models.PositiveIntegerField(default=0)
+    cases = models.PositiveIntegerField(default=0)
+    records = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Requests closed {self.date_from} – {self.date_to}"

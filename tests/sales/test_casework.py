@@ -19,6 +19,7 @@ from goodwill.cases.models import Case, Section
 from goodwill.partners.models import Partner, TimelineEntry
 from goodwill.sales import casework, invoicing
 from goodwill.sales.models import (
+    RequestInvoicing,
     Invoice,
     Order,
     PartnerTerms,
@@ -502,22 +503,61 @@ def test_invoice_requests_page(
     casework.work_record_add(case=case, by=bob, quantity=D(2), product=hour)
     _close(case)
     today = timezone.localdate().isoformat()
-    assert bob_client.get("/sales/invoices/from-requests/").status_code == 403
-    assert maria_client.get("/sales/invoices/from-requests/").status_code == 200
+    url = "/sales/invoices/from-requests/"
+    assert bob_client.get(url).status_code == 403
+    assert maria_client.get(url).status_code == 200
 
-    preview = maria_client.post(
-        "/sales/invoices/from-requests/", {"date_from": today, "date_to": today, "preview": "1"}
-    )
+    preview = maria_client.post(url, {"date_from": today, "date_to": today, "preview": "1"})
     assert preview.status_code == 200
     assert b"Would invoice" in preview.content
+    assert b"1 record of 1 case for 1 partner: 192.00 EUR" in preview.content
     assert not Invoice.objects.exists()
-    done = maria_client.post(
-        "/sales/invoices/from-requests/", {"date_from": today, "date_to": today}
-    )
-    assert done.status_code == 200
-    assert Invoice.objects.count() == 1
-    assert Invoice.objects.get().number.encode() in done.content or b"Draft" in done.content
 
-    bad = maria_client.post("/sales/invoices/from-requests/", {"date_from": "31/31/2026"})
+    started = maria_client.post(url, {"date_from": today, "date_to": today})
+    job = RequestInvoicing.objects.get()
+    assert started.status_code == 302
+    assert started["Location"] == f"{url}{job.pk}/"
+    waiting = maria_client.get(f"{url}{job.pk}/")
+    assert b"Waiting for the worker" in waiting.content
+    assert bob_client.get(f"{url}{job.pk}/").status_code == 403
+
+    casework.request_invoicing_run(job=job)
+
+    invoice = Invoice.objects.get()
+    job.refresh_from_db()
+    assert (job.status, job.partners, job.records) == ("done", 1, 1)
+    assert list(job.invoices.all()) == [invoice]
+    done = maria_client.get(f"{url}{job.pk}/", HTTP_HX_REQUEST="true")
+    assert b"data-run-done" in done.content
+    assert f"/sales/invoices/{invoice.pk}/".encode() in done.content
+    assert b"hx-trigger" not in done.content  # the page stops polling
+    assert b"Latest runs" in maria_client.get(url).content
+
+    bad = maria_client.post(url, {"date_from": "31/31/2026"})
     assert bad.status_code == 400
-    assert Invoice.objects.count() == 1
+    assert RequestInvoicing.objects.count() == 1
+    assert maria_client.get(f"{url}999999/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_invoices_closed_requests(
+    maria: User, bob: User, section: Section, acme: Partner, hour: Product
+) -> None:
+    """The run goes through the real worker: claimed, progress, invoices, done."""
+    from django.core.management import call_command
+
+    case = _case(section, acme, state="open")
+    casework.work_record_add(case=case, by=bob, quantity=D(1), product=hour)
+    _close(case)
+    today = timezone.localdate()
+    job = casework.request_invoicing_start(by=maria, date_from=today, date_to=today)
+    assert job.status == "queued"
+    with pytest.raises(ValidationError, match="ends before it starts"):
+        casework.request_invoicing_start(
+            by=maria, date_from=today, date_to=today - datetime.timedelta(days=1)
+        )
+    call_command("worker", "--batch", "--no-startup-delay", verbosity=0)
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert (job.progress_done, job.progress_total) == (1, 1)
+    assert job.invoices.get().cases.get() == case
