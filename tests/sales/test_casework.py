@@ -19,7 +19,6 @@ from goodwill.cases.models import Case, Section
 from goodwill.partners.models import Partner, TimelineEntry
 from goodwill.sales import casework, invoicing
 from goodwill.sales.models import (
-    RequestInvoicing,
     Invoice,
     Order,
     PartnerTerms,
@@ -27,6 +26,7 @@ from goodwill.sales.models import (
     PriceListVersion,
     PriceRule,
     Product,
+    RequestInvoicing,
     WorkRecord,
 )
 from tests.factories import CaseFactory, PartnerFactory, SectionFactory
