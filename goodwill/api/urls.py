@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 import goodwill.lib.ids  # noqa: F401 - registers the <id:…> converter
-from goodwill.api import cases, mail, partners, sales
+from goodwill.api import campaigns, cases, casework, mail, partners, sales, shipments, statements
 
 app_name = "api"
 
@@ -79,4 +79,40 @@ urlpatterns = [
     ),
     path("sales/payments/", sales.payment_collection, name="sales_payment_list"),
     path("sales/payments/<id:pk>/", sales.payment_detail, name="sales_payment_detail"),
+    # Shipments, campaigns, statements and requests → documents
+    # (goodwill/api/shipments.py, campaigns.py, statements.py, casework.py)
+    path("sales/shipments/", shipments.shipment_list, name="sales_shipment_list"),
+    path("sales/shipments/<id:pk>/", shipments.shipment_detail, name="sales_shipment_detail"),
+    path("sales/shipments/<id:pk>/state/", shipments.shipment_state, name="sales_shipment_state"),
+    path(
+        "sales/orders/<id:pk>/shipments/",
+        shipments.order_shipment_create,
+        name="sales_order_shipments",
+    ),
+    path("partners/<id:pk>/on-time/", shipments.partner_on_time, name="partner_on_time"),
+    path(
+        "partners/<id:pk>/statement/", statements.partner_statement_view, name="partner_statement"
+    ),
+    path("campaigns/", campaigns.campaign_collection, name="campaign_list"),
+    path("campaigns/<id:pk>/", campaigns.campaign_detail, name="campaign_detail"),
+    path("cases/<id:number>/work/", casework.case_work, name="case_work"),
+    path("cases/<id:number>/quotation/", casework.case_quotation, name="case_quotation"),
+    path("cases/<id:number>/invoice/", casework.case_invoice, name="case_invoice"),
+    path(
+        "cases/<id:number>/purchase-order/",
+        casework.case_purchase_order,
+        name="case_purchase_order",
+    ),
+    path("cases/<id:number>/expense-bill/", casework.case_expense_bill, name="case_expense_bill"),
+    path("sales/work/<id:pk>/", casework.work_detail, name="sales_work_detail"),
+    path(
+        "sales/invoices/from-requests/",
+        casework.invoice_requests,
+        name="sales_invoice_requests",
+    ),
+    path(
+        "sales/invoices/from-requests/<id:pk>/",
+        casework.invoice_requests_run,
+        name="sales_invoice_requests_run",
+    ),
 ]
