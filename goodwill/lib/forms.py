@@ -1,11 +1,34 @@
-"""Showing a service's ValidationError on the forms a view rendered."""
+"""Showing a service's ValidationError on the forms a view rendered, and form
+fields shared by the apps."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
+
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(9998, 12, 31)
+
+
+class PeriodDateField(forms.DateField):
+    """A date for a report's period or a document: 1900 to 9998, so that date
+    arithmetic on it (a day after, a year before) cannot overflow."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValidationError(
+                f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.",
+                code="out_of_range",
+            )
 
 
 def error_text(error: ValidationError) -> str:

@@ -8,13 +8,10 @@ from django import forms
 from django.utils import timezone
 
 from goodwill.cases.models import CaseType, Section
+from goodwill.lib.forms import PeriodDateField
 from goodwill.partners.forms import IdChoiceField, PartnerChoiceField
 from goodwill.sales.document_forms import ProductField
 from goodwill.sales.models import WorkRecord
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class WorkRecordForm(forms.Form):
@@ -29,7 +26,7 @@ class WorkRecordForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     billable = forms.BooleanField(required=False, initial=True)
-    work_date = forms.DateField(label="Date", widget=_date_widget())
+    work_date = PeriodDateField(label="Date")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,8 +51,8 @@ class SupplierForm(forms.Form):
 class RequestInvoicingForm(forms.Form):
     """iDempiere's "Invoice closed billable requests": the period and what to narrow it to."""
 
-    date_from = forms.DateField(label="Closed from", widget=_date_widget())
-    date_to = forms.DateField(label="Closed until", widget=_date_widget())
+    date_from = PeriodDateField(label="Closed from")
+    date_to = PeriodDateField(label="Closed until")
     section = IdChoiceField(queryset=Section.objects.filter(active=True), required=False)
     case_type = IdChoiceField(
         queryset=CaseType.objects.filter(active=True, billable=True),
@@ -63,8 +60,8 @@ class RequestInvoicingForm(forms.Form):
         label="Case type",
     )
     partner = PartnerChoiceField(required=False)
-    invoice_date = forms.DateField(
-        required=False, widget=_date_widget(), help_text="Blank: the day each invoice is posted."
+    invoice_date = PeriodDateField(
+        required=False, help_text="Blank: the day each invoice is posted."
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -22,7 +22,7 @@ from django.utils.formats import get_format
 from django.views.decorators.http import require_GET
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
-from goodwill.lib.forms import apply_errors
+from goodwill.lib.forms import PeriodDateField, apply_errors
 from goodwill.lib.money import CURRENCY_CHOICES
 from goodwill.lib.spreadsheets import cell_text
 from goodwill.partners.permissions import get_partner_for_user
@@ -32,10 +32,6 @@ from goodwill.sales.statements import Statement, partner_statement
 SCOPE_ALL = "all"
 SCOPE_OWN = "own"
 MAX_DAYS = 366 * 20  # a longer period is a typo, not a statement
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -48,8 +44,8 @@ def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
 
 
 class StatementForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=_date_widget())
-    date_to = forms.DateField(label="To", widget=_date_widget())
+    date_from = PeriodDateField(label="From")
+    date_to = PeriodDateField(label="To")
     currency = forms.ChoiceField(
         choices=[("", "All currencies"), *CURRENCY_CHOICES], required=False
     )

@@ -561,3 +561,12 @@ def test_the_worker_invoices_closed_requests(
     assert job.status == "done"
     assert (job.progress_done, job.progress_total) == (1, 1)
     assert job.invoices.get().cases.get() == case
+
+
+def test_invoicing_requests_refuses_dates_outside_the_calendar(maria_client: Client) -> None:
+    response = maria_client.post(
+        "/sales/invoices/from-requests/", {"date_from": "2026-01-01", "date_to": "9999-12-31"}
+    )
+    assert response.status_code == 400
+    assert b"Enter a date between 1900 and 9998" in response.content
+    assert not RequestInvoicing.objects.exists()

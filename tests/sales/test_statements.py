@@ -409,3 +409,12 @@ def test_sales_panel_survives_a_missing_exchange_rate(maria_client: Client, acme
     summary = response.context["summary"]
     assert (summary.turnover_all_time, summary.unconverted) == (D("10.00"), ["GBP"])
     assert b"Left out of the turnover: amounts in GBP" in response.content
+
+
+def test_a_period_outside_the_calendar_is_a_form_error(maria_client: Client, acme: Partner) -> None:
+    url = f"/sales/partner/{acme.pk}/statement/"
+    response = maria_client.get(url, {"date_from": "0001-01-01", "date_to": "0001-01-02"})
+    assert response.status_code == 400
+    assert b"Enter a date between 1900 and 9998" in response.content
+    response = maria_client.get(url, {"date_from": "2026-01-01", "date_to": "9999-12-31"})
+    assert response.status_code == 400
