@@ -36,6 +36,7 @@ from goodwill.sales.models import (
     Product,
     ProductCategory,
 )
+from tests.api.conftest import api
 from tests.api.test_partners import _json_schema
 from tests.factories import CaseFactory, PartnerFactory, SectionFactory
 
@@ -45,29 +46,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
 D = Decimal
 TODAY = timezone.localdate
-
-
-def api(user: User | None = None) -> APIClient:
-    client = APIClient()
-    client.default_format = "json"
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def alice_api(alice: User) -> APIClient:
-    return api(alice)
-
-
-@pytest.fixture
-def maria_api(maria: User) -> APIClient:
-    return api(maria)
-
-
-@pytest.fixture
-def bob_api(bob: User) -> APIClient:
-    return api(bob)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from goodwill.sales.models import (
     Shipment,
     WorkRecord,
 )
+from tests.api.conftest import api
 from tests.api.test_partners import _json_schema
 from tests.factories import CaseFactory, PartnerFactory, SectionFactory
 
@@ -48,29 +49,6 @@ TODAY = timezone.localdate()
 
 def days(n: int) -> datetime.date:
     return TODAY + datetime.timedelta(days=n)
-
-
-def api(user: User | None = None) -> APIClient:
-    client = APIClient()
-    client.default_format = "json"
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def alice_api(alice: User) -> APIClient:
-    return api(alice)
-
-
-@pytest.fixture
-def maria_api(maria: User) -> APIClient:
-    return api(maria)
-
-
-@pytest.fixture
-def bob_api(bob: User) -> APIClient:
-    return api(bob)
 
 
 @pytest.fixture
