@@ -58,6 +58,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Model, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
@@ -817,7 +818,9 @@ def order_detail(request: Request, pk: int) -> Response:
     description="`send`: draft → sent; `confirm`: draft or sent → confirmed (it needs a "
     "line); `done`: confirmed → done; `cancel`: anything not done → cancelled (an order with "
     "invoices that are not cancelled cannot be). A move the state does not allow is a 400 "
-    "that says why.",
+    "that says why. Confirming a sales order that takes the customer over its credit limit "
+    "is a 400 with the figures, unless a manager sends `over_credit_limit: true` (an agent "
+    "who sends it gets a 403).",
     request=OrderStateSerializer,
     response=OrderDetailSerializer,
 )
@@ -825,8 +828,13 @@ def order_detail(request: Request, pk: int) -> Response:
 @parser_classes([JSONParser])
 def order_state(request: Request, pk: int) -> Response:
     order = get_order_for_user(request.user, pk, action="change")
-    action = _body(request, OrderStateSerializer)["action"]
-    orders.order_set_state(order=order, by=staff_user(request), action=action)
+    data = _body(request, OrderStateSerializer)
+    over = bool(data.get("over_credit_limit")) and data["action"] == "confirm"
+    if over and not can_invoice(request.user, "post"):
+        raise PermissionDenied("Only managers can confirm an order over the credit limit.")
+    orders.order_set_state(
+        order=order, by=staff_user(request), action=data["action"], over_credit_limit=over
+    )
     return _order_response(request, order.pk)
 
 

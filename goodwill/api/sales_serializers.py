@@ -714,6 +714,11 @@ class OrderStateSerializer(StrictSerializer):
         help_text="send (draft → sent), confirm (draft or sent → confirmed), done "
         "(confirmed → done), cancel (anything not done → cancelled).",
     )
+    over_credit_limit = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With confirm: a manager accepts taking the customer over its credit limit.",
+    )
 
 
 class OrderActionsSerializer(serializers.Serializer):

@@ -1275,3 +1275,22 @@ def test_sales_responses_match_the_schema(
         seen.add(status)
     assert seen == {"200", "201", "400", "403", "404"}
     assert Case.objects.count() == 0
+
+
+def test_confirming_over_the_credit_limit_through_the_api(
+    maria_api: APIClient, bob_api: APIClient, acme: Partner, robot: Product
+) -> None:
+    from goodwill.sales.models import PartnerTerms
+
+    PartnerTerms.objects.create(partner=acme, credit_limit=D(100))
+    order = orders.order_create(by=None, partner=acme, lines=[LineInput(product=robot)])
+    url = f"/api/sales/orders/{order.pk}/state/"
+    refused = maria_api.post(url, {"action": "confirm"})
+    assert refused.status_code == 400
+    assert "credit limit" in str(refused.json())
+    assert bob_api.post(url, {"action": "confirm", "over_credit_limit": True}).status_code == 403
+    order.refresh_from_db()
+    assert order.state == "draft"
+    accepted = maria_api.post(url, {"action": "confirm", "over_credit_limit": True})
+    assert accepted.status_code == 200
+    assert accepted.json()["state"] == "confirmed"
