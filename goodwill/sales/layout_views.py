@@ -1,7 +1,8 @@
-"""PDFs of quotations, orders and invoices, and the managers' document layout page.
+"""PDFs of quotations, orders, invoices, delivery notes and goods received
+notes, and the managers' document layout page.
 
-A PDF is for whoever may see the document (the document permission helpers
-check the role before the lookup). ``?download=1`` asks the browser to save it;
+A PDF is for whoever may see the document or the shipment (the permission
+helpers check the role before the lookup). ``?download=1`` asks the browser to save it;
 otherwise it opens inline. When the server lacks WeasyPrint's system
 libraries, the PDF pages answer 503 with a page naming what to install.
 """
@@ -21,7 +22,7 @@ from goodwill.lib.forms import apply_errors
 from goodwill.sales.document_permissions import get_invoice_for_user, get_order_for_user
 from goodwill.sales.layout import layout_get, layout_logo, layout_save
 from goodwill.sales.layout_forms import DocumentLayoutForm
-from goodwill.sales.models import Invoice, Order
+from goodwill.sales.models import Invoice, Order, Shipment
 from goodwill.sales.pdf import (
     PDF_PACKAGES,
     PdfUnavailableError,
@@ -31,6 +32,7 @@ from goodwill.sales.pdf import (
     sample_pdf,
 )
 from goodwill.sales.permissions import check_sales
+from goodwill.sales.shipment_views import get_shipment_for_user
 
 
 def _pdf_response(request: AuthenticatedHttpRequest, content: bytes, filename: str) -> HttpResponse:
@@ -56,7 +58,9 @@ def _unavailable(request: AuthenticatedHttpRequest, error: PdfUnavailableError) 
     )
 
 
-def _document_pdf(request: AuthenticatedHttpRequest, document: Order | Invoice) -> HttpResponse:
+def _document_pdf(
+    request: AuthenticatedHttpRequest, document: Order | Invoice | Shipment
+) -> HttpResponse:
     try:
         content = document_pdf(document)
     except PdfUnavailableError as exc:
@@ -74,6 +78,13 @@ def order_pdf(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def invoice_pdf(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _document_pdf(request, get_invoice_for_user(request.user, pk))
+
+
+@require_GET
+@staff_required
+def shipment_pdf(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The delivery note of a delivery, or the goods received note of a receipt."""
+    return _document_pdf(request, get_shipment_for_user(request.user, pk))
 
 
 @require_http_methods(["GET", "POST"])

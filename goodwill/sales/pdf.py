@@ -1,9 +1,11 @@
-"""PDFs of quotations, orders, invoices, credit notes and vendor bills.
+"""PDFs of quotations, orders, invoices, credit notes, vendor bills, delivery
+notes and goods received notes.
 
-``document_pdf(document)`` renders ``templates/sales/pdf/order.html`` or
-``invoice.html`` (both extend ``pdf/base.html``: A4, the company's letterhead
-and colours from the document layout, page numbers, table headers repeated on
-every page) and turns the HTML into PDF with WeasyPrint.
+``document_pdf(document)`` renders ``templates/sales/pdf/order.html``,
+``invoice.html`` or ``shipment.html`` (all extend ``pdf/base.html``: A4, the
+company's letterhead and colours from the document layout, page numbers,
+table headers repeated on every page) and turns the HTML into PDF with
+WeasyPrint. Delivery notes show quantities and never prices.
 
 WeasyPrint draws text with the system's Pango library. It is imported only
 when a PDF is wanted, so Goodwill starts and works without it; asking for a
@@ -49,6 +51,8 @@ from goodwill.sales.models import (
     Order,
     OrderLine,
     PaymentTerm,
+    Shipment,
+    ShipmentLine,
 )
 
 # What WeasyPrint needs from Debian (or Ubuntu) to draw text.
@@ -228,15 +232,27 @@ def _layout_context(layout: DocumentLayout) -> dict[str, Any]:
     }
 
 
-def partner_address_lines(partner: Partner) -> list[str]:
-    """The lines of the partner's invoice address, else of its contact address,
-    else of its first address (none if it has no address)."""
+def _address_lines(partner: Partner, kinds: Sequence[str]) -> list[str]:
+    """The lines of the partner's first address of the first of *kinds* it has,
+    else of its first address (none if it has no address); one query."""
     addresses = list(Address.objects.filter(partner=partner).order_by("id"))
-    for kind in (Address.Kind.INVOICE, Address.Kind.CONTACT):
+    for kind in kinds:
         for address in addresses:
             if address.kind == kind:
                 return address.lines
     return addresses[0].lines if addresses else []
+
+
+def partner_address_lines(partner: Partner) -> list[str]:
+    """The lines of the partner's invoice address, else of its contact address,
+    else of its first address (none if it has no address)."""
+    return _address_lines(partner, (Address.Kind.INVOICE, Address.Kind.CONTACT))
+
+
+def partner_delivery_lines(partner: Partner) -> list[str]:
+    """The lines of the partner's delivery address, else of its contact (main)
+    address, else of its first address (none if it has no address)."""
+    return _address_lines(partner, (Address.Kind.DELIVERY, Address.Kind.CONTACT))
 
 
 def _document_context(
@@ -348,9 +364,122 @@ def invoice_context(
     }
 
 
-def document_pdf(document: Order | Invoice, *, layout: DocumentLayout | None = None) -> bytes:
-    """The PDF of a quotation, order, invoice, credit note, vendor bill or refund."""
+@dataclass(frozen=True)
+class ShipmentPdfLine:
+    code: str
+    description: str
+    ordered: str
+    quantity: str
+    left: str
+
+
+def _quantity(value: Decimal) -> str:
+    """``2.5`` for 2.5000 and ``3`` for 3.0000, as the shipment pages show them."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _still_to_ship(line: ShipmentLine, state: str) -> Decimal | None:
+    """What is left on the line's order line once this shipment is through:
+    a done shipment is already in ``quantity_delivered``; an open one is
+    counted on top of it; a cancelled one does not count."""
+    order_line = line.order_line
+    if order_line is None:
+        return None
+    left = order_line.quantity - order_line.quantity_delivered
+    if state in {Shipment.State.DRAFT, Shipment.State.READY}:
+        left -= line.quantity
+    return max(left, Decimal(0))
+
+
+def shipment_context(
+    shipment: Shipment,
+    layout: DocumentLayout,
+    *,
+    lines: Sequence[ShipmentLine] | None = None,
+    partner_lines: list[str] | None = None,
+) -> dict[str, Any]:
+    """What ``sales/pdf/shipment.html`` shows: a delivery note for a delivery,
+    a goods received note for a receipt. *lines* (with their order lines and
+    products) and *partner_lines* are loaded when not given."""
+    if lines is None:
+        lines = list(
+            shipment.lines.select_related("order_line", "product").order_by("sequence", "id")
+        )
+    delivery = shipment.kind == Shipment.Kind.DELIVERY
+    if partner_lines is None:
+        # Goods go to the customer's delivery address; a supplier is named with
+        # its main address.
+        partner_lines = (
+            partner_delivery_lines(shipment.partner)
+            if delivery
+            else _address_lines(shipment.partner, (Address.Kind.CONTACT,))
+        )
+    state = shipment.state
+    order = shipment.order if shipment.order_id else None
+    facts = [("Number", shipment.number)]
+    if order is not None:
+        facts.append(("Order", order.number))
+        if order.reference:
+            facts.append(("Your reference" if delivery else "Reference", order.reference))
+    facts.append(("Promised date", _day(shipment.promised_date) or "Not set"))
+    if shipment.actual_date:
+        facts.append(("Delivered on" if delivery else "Received on", _day(shipment.actual_date)))
+    elif state != Shipment.State.CANCELLED:
+        facts.append(("Delivered on" if delivery else "Received on", "Not yet"))
+    if shipment.carrier:
+        facts.append(("Carrier", shipment.carrier))
+    if shipment.tracking_reference:
+        facts.append(("Tracking reference", shipment.tracking_reference))
+    facts.append(("Status", shipment.get_state_display()))
+    rows = []
+    for line in lines:
+        left = _still_to_ship(line, state)
+        rows.append(
+            ShipmentPdfLine(
+                code=line.product.code if line.product_id and line.product else "",
+                description=line.description,
+                ordered=_quantity(line.order_line.quantity) if line.order_line else "",
+                quantity=_quantity(line.quantity),
+                left="" if left is None else _quantity(left),
+            )
+        )
+    stamp = ""
+    state_note = ""
+    if state == Shipment.State.DRAFT:
+        stamp = "Draft"
+        state_note = "Draft: not yet ready to ship" if delivery else "Draft: not yet received"
+    elif state == Shipment.State.CANCELLED:
+        stamp = "Cancelled"
+        state_note = "Cancelled: these goods will not be shipped"
+    return {
+        **_layout_context(layout),
+        "document": shipment,
+        "shipment": shipment,
+        "delivery": delivery,
+        "title": "Delivery note" if delivery else "Goods received note",
+        "number": shipment.number,
+        "partner": shipment.partner,
+        "partner_label": "Deliver to" if delivery else "Received from",
+        "partner_lines": partner_lines,
+        "facts": facts,
+        "lines": rows,
+        "left_label": "Still to deliver" if delivery else "Still to receive",
+        "quantity_label": "This delivery" if delivery else "This receipt",
+        "stamp": stamp,
+        "state_note": state_note,
+    }
+
+
+def document_pdf(
+    document: Order | Invoice | Shipment, *, layout: DocumentLayout | None = None
+) -> bytes:
+    """The PDF of a quotation, order, invoice, credit note, vendor bill, refund,
+    delivery note or goods received note."""
     layout = layout if layout is not None else layout_get()
+    if isinstance(document, Shipment):
+        context = shipment_context(document, layout)
+        return html_to_pdf(render_to_string("sales/pdf/shipment.html", context))
     partner_lines = partner_address_lines(document.partner)
     if isinstance(document, Invoice):
         invoice_lines = list(document.lines.select_related("product").order_by("sequence", "id"))
@@ -367,14 +496,16 @@ def document_pdf(document: Order | Invoice, *, layout: DocumentLayout | None = N
     return html_to_pdf(render_to_string(template, context))
 
 
-def pdf_filename(document: Order | Invoice) -> str:
-    """``INV-2026-00042.pdf`` for INV/2026/00042; drafts without a number get
-    ``draft-invoice-<id>.pdf``."""
+def pdf_filename(document: Order | Invoice | Shipment) -> str:
+    """``INV-2026-00042.pdf`` for INV/2026/00042 (``OUT-2026-00001.pdf`` for a
+    delivery); drafts without a number get ``draft-invoice-<id>.pdf``."""
     if document.number:
         stem = _UNSAFE_FILENAME.sub("-", document.number).strip("-.")
     else:
-        stem = f"draft-{INVOICE_TITLES.get(Invoice.Kind(document.kind), 'invoice')}-{document.pk}"
-        stem = _UNSAFE_FILENAME.sub("-", stem.lower())
+        title = "document"
+        if isinstance(document, Invoice):
+            title = INVOICE_TITLES.get(Invoice.Kind(document.kind), "invoice")
+        stem = _UNSAFE_FILENAME.sub("-", f"draft-{title}-{document.pk}".lower())
     return f"{stem or 'document'}.pdf"
 
 

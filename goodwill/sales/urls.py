@@ -41,7 +41,7 @@ urlpatterns = [
     path("rules/<id:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("partner/<id:pk>/terms/", views.partner_terms, name="partner_terms"),
     path("partner/<id:pk>/terms/edit/", views.partner_terms_edit, name="partner_terms_edit"),
-    *layout_urls.urlpatterns,  # before orders/<id>/<action>/, which would take orders/<id>/pdf/
+    *layout_urls.urlpatterns,  # before orders/ and shipments/<id>/<action>/, which take <id>/pdf/
     *document_urls.urlpatterns,
     *shipment_urls.urlpatterns,
     *import_urls.urlpatterns,

@@ -28,7 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from goodwill.partners.models import Address, Partner
-from goodwill.sales import invoicing, orders
+from goodwill.sales import invoicing, orders, shipments
 from goodwill.sales.invoicing import LineInput
 from goodwill.sales.layout import (
     MAX_LOGO_BYTES,
@@ -37,7 +37,14 @@ from goodwill.sales.layout import (
     layout_save,
     logo_type,
 )
-from goodwill.sales.models import DocumentLayout, Invoice, Order, PaymentTerm, Product
+from goodwill.sales.models import (
+    DocumentLayout,
+    Invoice,
+    Order,
+    PaymentTerm,
+    Product,
+    Shipment,
+)
 from goodwill.sales.pdf import (
     PDF_PACKAGES,
     PdfUnavailableError,
@@ -46,6 +53,7 @@ from goodwill.sales.pdf import (
     money,
     pdf_available,
     pdf_filename,
+    shipment_context,
     url_fetcher,
 )
 from tests.factories import PartnerFactory
@@ -531,3 +539,194 @@ def test_without_pango_the_layout_page_still_works_and_warns(
     assert "PDFs cannot be made on this server" in page.content.decode()
     assert maria_client.get("/sales/layout/preview/").status_code == 503
     assert maria_client.post("/sales/layout/", _layout_data()).status_code == 302
+
+
+# --------------------------------------------------------------------------
+# Delivery notes and goods received notes
+
+
+def _words(pdf: bytes) -> str:
+    """The PDF's text with every run of spaces and line breaks made one space."""
+    return " ".join(_text(pdf).split())
+
+
+def _shipment(
+    partner: Partner,
+    product: Product,
+    *,
+    kind: str = Order.Kind.SALE,
+    ordered: int | str = 5,
+    shipped: int | str = 3,
+    extra_lines: int = 0,
+) -> Shipment:
+    """A draft shipment of *shipped* out of *ordered* of *product*, from a
+    confirmed order, with a carrier, a tracking reference and notes."""
+    order = orders.order_create(
+        by=None,
+        partner=partner,
+        kind=kind,
+        lines=[
+            LineInput(product=product, quantity=D(ordered)),
+            *[
+                LineInput(description=f"Spare part {n}", unit_price=D(7), quantity=D(1))
+                for n in range(extra_lines)
+            ],
+        ],
+        reference="PO-4411",
+    )
+    order = orders.order_set_state(order=order, by=None, action="confirm")
+    shipment = shipments.shipment_create_from_order(
+        order=order, by=None, promised_date=datetime.date(2026, 4, 10)
+    )
+    line = shipment.lines.get(product=product)
+    return shipments.shipment_update(
+        shipment=shipment,
+        by=None,
+        values={"carrier": "Fast Freight", "tracking_reference": "TRK-889", "notes": "Ring twice"},
+        quantities={line.pk: D(shipped)},
+    )
+
+
+@needs_pdf
+def test_a_draft_delivery_note_shows_the_goods_and_no_prices(acme: Partner, robot: Product) -> None:
+    """A delivery note names the shipment, the order and its reference, the
+    partner's delivery address (not the invoice one), our address, the dates,
+    the carrier, the lines with ordered / shipped / still to deliver, the notes
+    and a signature box; a draft says so; no price or total appears."""
+    layout_save(by=None, values={"company_name": "Goodwill Trading", "address": "5 Main Street"})
+    shipment = _shipment(acme, robot)
+    text = _words(document_pdf(shipment))
+    assert shipment.number.startswith("OUT/")
+    assert shipment.number in text
+    assert "Delivery note" in text
+    assert "Draft: not yet ready to ship" in text
+    assert "Acme Robotics" in text
+    assert "9 Dock Road" in text
+    assert "1 Ledger Lane" not in text
+    assert "Goodwill Trading" in text
+    assert "5 Main Street" in text
+    assert shipment.order is not None
+    assert shipment.order.number in text
+    assert "PO-4411" in text
+    assert "Promised date 2026-04-10" in text
+    assert "Delivered on Not yet" in text
+    assert "Fast Freight" in text
+    assert "TRK-889" in text
+    assert "R1" in text
+    assert "Robot arm 5 3 2" in text  # ordered, in this delivery, still to deliver
+    assert "Ring twice" in text
+    assert "Received in good order" in text
+    for price in ("1,000", "1000", "EUR", "Total", "Unit price", "Subtotal", "Tax"):
+        assert price not in text
+
+
+@needs_pdf
+def test_done_cancelled_and_received_shipments_say_what_they_are(
+    acme: Partner, robot: Product
+) -> None:
+    """A done delivery is not marked draft and counts itself in what was
+    delivered; a cancelled one is marked; a receipt is a goods received note
+    without a signature box."""
+    shipment = _shipment(acme, robot)
+    shipment = shipments.shipment_set_state(
+        shipment=shipment, by=None, action="done", actual_date=datetime.date(2026, 4, 9)
+    )
+    text = _words(document_pdf(shipment))
+    assert "Delivery note" in text
+    assert "Draft" not in text
+    assert "Delivered on 2026-04-09" in text
+    assert "Robot arm 5 3 2" in text
+
+    assert shipment.order is not None
+    rest = shipments.shipment_create_from_order(order=shipment.order, by=None)
+    rest = shipments.shipment_set_state(shipment=rest, by=None, action="cancel")
+    text = _words(document_pdf(rest))
+    assert "Cancelled: these goods will not be shipped" in text
+    assert "Robot arm 5 2 2" in text  # cancelled: nothing more leaves
+
+    receipt = _shipment(acme, robot, kind=Order.Kind.PURCHASE, shipped=5)
+    assert receipt.number.startswith("IN/")
+    text = _words(document_pdf(receipt))
+    assert "Goods received note" in text
+    assert "Delivery note" not in text
+    assert "Received on Not yet" in text
+    assert "Robot arm 5 5 0" in text
+    assert "Received in good order" not in text
+    assert "1 Ledger Lane" not in text  # a supplier goes by its main address
+
+
+def test_the_shipment_context_counts_what_is_left_per_state(acme: Partner, robot: Product) -> None:
+    shipment = _shipment(acme, robot, ordered="2.5", shipped=1)
+    context = shipment_context(shipment, layout_get())
+    assert context["title"] == "Delivery note"
+    assert context["stamp"] == "Draft"
+    assert [(row.ordered, row.quantity, row.left) for row in context["lines"]] == [
+        ("2.5", "1", "1.5")
+    ]
+    assert context["partner_lines"] == ["9 Dock Road", "Hull"]
+    assert "1000" not in str(context["lines"])
+
+
+def test_a_shipment_file_is_named_after_its_number(acme: Partner, robot: Product) -> None:
+    shipment = _shipment(acme, robot)
+    assert pdf_filename(shipment) == shipment.number.replace("/", "-") + ".pdf"
+    assert pdf_filename(shipment).startswith("OUT-")
+
+
+@needs_pdf
+def test_agents_get_the_delivery_note_at_a_flat_query_count(
+    bob_client: Client, acme: Partner, robot: Product
+) -> None:
+    small = _shipment(acme, robot)
+    large = _shipment(acme, robot, extra_lines=20)
+    counts = []
+    for shipment in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            response = bob_client.get(f"/sales/shipments/{shipment.pk}/pdf/")
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert response["Content-Type"] == "application/pdf"
+    filename = large.number.replace("/", "-") + ".pdf"
+    assert response["Content-Disposition"] == f'inline; filename="{filename}"'
+    text = _words(response.content)
+    assert large.number in text
+    assert "Spare part 19" in text
+
+    response = bob_client.get(f"/sales/shipments/{small.pk}/pdf/?download=1")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{small.number.replace("/", "-")}.pdf"'
+    )
+
+
+def test_outsiders_get_no_delivery_note_and_unknown_ids_are_not_found(
+    bob_client: Client,
+    charlie_client: Client,
+    paula_client: Client,
+    acme: Partner,
+    robot: Product,
+) -> None:
+    shipment = _shipment(acme, robot)
+    for client in (charlie_client, paula_client):
+        assert client.get(f"/sales/shipments/{shipment.pk}/pdf/").status_code == 403
+        assert client.get("/sales/shipments/999999/pdf/").status_code == 403
+    assert bob_client.get("/sales/shipments/999999/pdf/").status_code == 404
+    assert bob_client.post(f"/sales/shipments/{shipment.pk}/pdf/").status_code == 405
+    response = Client().get(f"/sales/shipments/{shipment.pk}/pdf/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    # The state buttons' shipments/<id>/<action>/ did not take the PDF's address.
+    assert Shipment.objects.get(pk=shipment.pk).state == Shipment.State.DRAFT
+    page = bob_client.get(f"/sales/shipments/{shipment.pk}/").content.decode()
+    assert f'href="/sales/shipments/{shipment.pk}/pdf/"' in page
+
+
+def test_without_pango_the_delivery_note_says_what_to_install(
+    bob_client: Client, acme: Partner, robot: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipment = _shipment(acme, robot)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    response = bob_client.get(f"/sales/shipments/{shipment.pk}/pdf/")
+    assert response.status_code == 503
+    assert "libpango-1.0-0" in response.content.decode()
