@@ -543,3 +543,29 @@ def test_administrators_get_the_create_buttons(alice_client: Client) -> None:
     """Administrators see the document lists with their create buttons."""
     assert "New quotation" in alice_client.get("/sales/orders/").content.decode()
     assert "New invoice" in alice_client.get("/sales/invoices/").content.decode()
+
+
+def test_the_partner_timeline_links_documents_and_hides_them_from_whom_may_not_see_them(
+    bob_client: Client, acme: Partner, robot: Product, db: None
+) -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    from tests.conftest import login
+    from tests.factories import UserFactory
+
+    order = orders.order_create(by=None, partner=acme, lines=[LineInput(product=robot)])
+    invoice = _invoice(acme, robot)
+    page = bob_client.get(f"/partners/{acme.pk}/").content.decode()
+    assert f'href="/sales/orders/{order.pk}/">{order.number}</a>' in page
+    assert f'href="/sales/invoices/{invoice.pk}/">{invoice.number}</a>' in page
+
+    # A role that sees partners but no commercial documents does not see their entries.
+    readers = Group.objects.create(name="Partner readers")
+    readers.permissions.add(
+        *Permission.objects.filter(codename__in=["access_staff_ui", "view_partner"])
+    )
+    reader = UserFactory(username="reader", roles=[])
+    reader.groups.add(readers)
+    page = login(reader).get(f"/partners/{acme.pk}/").content.decode()
+    assert order.number not in page
+    assert invoice.number not in page
