@@ -424,6 +424,25 @@ def _backdate() -> None:
             moment = timezone.make_aware(ten) + datetime.timedelta(minutes=entry.pk % 240)
             entry.created_at = min(moment, now)
         TimelineEntry.objects.bulk_update(entries, ["created_at"], batch_size=500)
+    # The work recorded on cases, on the day it was done, in the afternoon.
+    from goodwill.cases.models import Case
+
+    work_days = dict(
+        WorkRecord.objects.values_list("case_id", "work_date").order_by("case_id", "work_date")
+    )
+    notes = list(
+        TimelineEntry.objects.filter(
+            subject_type=ContentType.objects.get_for_model(Case),
+            subject_id__in=list(work_days),
+            action__in=("work recorded", "document created"),
+        )
+    )
+    opened = dict(Case.objects.filter(pk__in=list(work_days)).values_list("pk", "created_at"))
+    for entry in notes:
+        afternoon = datetime.datetime.combine(work_days[entry.subject_id], datetime.time(15, 0))
+        moment = max(timezone.make_aware(afternoon), opened[entry.subject_id])
+        entry.created_at = min(moment + datetime.timedelta(minutes=30 + entry.pk % 60), now)
+    TimelineEntry.objects.bulk_update(notes, ["created_at"], batch_size=500)
 
 
 def demo_sales_load(*, users: dict[str, User], seed: int = 2026) -> None:
