@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from goodwill.accounts.permissions import AuthenticatedHttpRequest, staff_required
 from goodwill.lib.forms import PeriodDateField, apply_errors
-from goodwill.lib.money import CURRENCY_CHOICES
+from goodwill.lib.money import CURRENCY_CHOICES, minor_units
 from goodwill.lib.spreadsheets import cell_text
 from goodwill.partners.permissions import get_partner_for_user
 from goodwill.sales.document_permissions import check_invoice_action
@@ -82,8 +82,8 @@ def _form_data(query: QueryDict, today: datetime.date) -> dict[str, Any]:
     return data
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value:.2f}"
+def _amount(value: Decimal, currency: str = "") -> str:
+    return f"{value:.{minor_units(currency) if currency else 2}f}"
 
 
 def _display_rows(statement: Statement) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -95,12 +95,15 @@ def _display_rows(statement: Statement) -> dict[tuple[str, str], list[dict[str, 
     thousand_sep = str(get_format("THOUSAND_SEPARATOR"))
     swap = str.maketrans({",": thousand_sep, ".": decimal_sep})
 
-    def number(value: Decimal | None) -> str:
-        return f"{value:,.2f}".translate(swap) if value else ""
-
     head, tail = reverse("sales:invoice_detail", args=[1]).rsplit("/1/", 1)
     rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for section in statement.sections:
+        places = minor_units(section.currency)
+
+        def number(value: Decimal | None, places: int = places) -> str:
+            return f"{value:,.{places}f}".translate(swap) if value else ""
+
+        zero = f"{Decimal(0):,.{places}f}".translate(swap)
         rows[(section.side, section.currency)] = [
             {
                 "line": line,
@@ -109,7 +112,7 @@ def _display_rows(statement: Statement) -> dict[tuple[str, str], list[dict[str, 
                 "due": line.due_date.isoformat() if line.due_date else "",
                 "debit": number(line.debit),
                 "credit": number(line.credit),
-                "balance": number(line.balance) or "0" + decimal_sep + "00",
+                "balance": number(line.balance) or zero,
                 "open": number(line.open_amount),
             }
             for line in section.lines
@@ -144,7 +147,7 @@ def _csv(statement: Statement) -> HttpResponse:
     for section in statement.sections:
         head = [section.side, section.currency]
         blank = [""] * 5  # number, partner, due date, debit, credit
-        opening = _amount(section.opening)
+        opening = _amount(section.opening, section.currency)
         writer.writerow(
             [*head, statement.date_from.isoformat(), "Opening balance", *blank, opening, "", ""]
         )
@@ -157,10 +160,10 @@ def _csv(statement: Statement) -> HttpResponse:
                     cell_text(line.number),
                     cell_text(line.partner_name),
                     line.due_date.isoformat() if line.due_date else "",
-                    _amount(line.debit) if line.debit else "",
-                    _amount(line.credit) if line.credit else "",
-                    _amount(line.balance),
-                    _amount(line.open_amount) if line.open_amount else "",
+                    _amount(line.debit, section.currency) if line.debit else "",
+                    _amount(line.credit, section.currency) if line.credit else "",
+                    _amount(line.balance, section.currency),
+                    _amount(line.open_amount, section.currency) if line.open_amount else "",
                     "yes" if line.overdue else "",
                 ]
             )
@@ -172,11 +175,11 @@ def _csv(statement: Statement) -> HttpResponse:
                 "",
                 "",
                 "",
-                _amount(section.total_debit),
-                _amount(section.total_credit),
-                _amount(section.closing),
-                _amount(section.open_items),
-                _amount(section.overdue) if section.overdue else "",
+                _amount(section.total_debit, section.currency),
+                _amount(section.total_credit, section.currency),
+                _amount(section.closing, section.currency),
+                _amount(section.open_items, section.currency),
+                _amount(section.overdue, section.currency) if section.overdue else "",
             ]
         )
     return response

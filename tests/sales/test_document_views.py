@@ -569,3 +569,22 @@ def test_the_partner_timeline_links_documents_and_hides_them_from_whom_may_not_s
     page = login(reader).get(f"/partners/{acme.pk}/").content.decode()
     assert order.number not in page
     assert invoice.number not in page
+
+
+def test_amounts_show_their_currencys_decimals(maria_client: Client, db: None) -> None:
+    tokyo = PartnerFactory(name="Tokyo KK", currency="JPY")
+    invoice = invoicing.invoice_create(
+        by=None,
+        kind=Invoice.Kind.CUSTOMER_INVOICE,
+        partner=tokyo,
+        lines=[LineInput(description="Part", quantity=D(3), unit_price=D(4115), tax_rate=D(10))],
+    )
+    invoicing.invoice_post(invoice=invoice, by=None)
+    page = maria_client.get(f"/sales/invoices/{invoice.pk}/").content.decode()
+    assert "13,580 JPY" in page  # 12,345 + 1,235 tax, no ".00"
+    assert "13,580.00" not in page
+    statement = maria_client.get(f"/sales/partner/{tokyo.pk}/statement/").content.decode()
+    assert "13,580" in statement
+    assert "13,580.00" not in statement
+    panel = maria_client.get(f"/sales/partner/{tokyo.pk}/summary/").content.decode()
+    assert "13,580.00" not in panel
