@@ -30,8 +30,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from goodwill.partners.models import Partner
@@ -232,6 +234,8 @@ def turnover_by_partner(
         output_field=MONEY,
     )
     rows: QuerySet[Any, dict[str, Any]] = (
-        billed.values("partner_id").annotate(turnover=Sum(converted)).order_by()  # type: ignore[assignment]
+        billed.values("partner_id")  # type: ignore[assignment]
+        .annotate(turnover=Coalesce(Sum(converted), Value(Decimal(0), output_field=MONEY)))
+        .order_by()
     )
     return rows
