@@ -8,6 +8,7 @@ lookup. The work happens in the worker (``goodwill.sales.tasks``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -30,15 +31,20 @@ LIST_SIZE = 50
 HEAVY = ("content", "lines_content", "rejected_csv")
 
 
-def _imports() -> QuerySet[SalesImport]:
-    return SalesImport.objects.select_related("created_by").defer(*HEAVY)
+def _imports(*, load: Sequence[str] = ()) -> QuerySet[SalesImport]:
+    """Imports without their heavy fields, except those in *load*."""
+    heavy = [name for name in HEAVY if name not in load]
+    return SalesImport.objects.select_related("created_by").defer(*heavy)
 
 
-def get_import_for_user(user: Any, pk: int, *, action: str = "view") -> SalesImport:
-    """Import *pk*, once *user* may *action* (view, add) imports."""
+def get_import_for_user(
+    user: Any, pk: int, *, action: str = "view", load: Sequence[str] = ()
+) -> SalesImport:
+    """Import *pk*, once *user* may *action* (view, add) imports; *load* names
+    the heavy fields the caller reads."""
     check_sales(user, "salesimport", action)
     try:
-        return _imports().get(pk=pk)
+        return _imports(load=load).get(pk=pk)
     except SalesImport.DoesNotExist:
         raise Http404("No such import.") from None
 
@@ -120,9 +126,8 @@ def import_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @staff_required
 def import_rejected(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    check_sales(request.user, "salesimport")
-    job = SalesImport.objects.filter(pk=pk).only("pk", "rejected_csv").first()
-    if job is None or not job.rejected_csv:
+    job = get_import_for_user(request.user, pk, load=["rejected_csv"])
+    if not job.rejected_csv:
         raise Http404("This import has no rejected rows.")
     response = HttpResponse(
         job.rejected_csv.encode("utf-8-sig"), content_type="text/csv; charset=utf-8"
@@ -134,10 +139,7 @@ def import_rejected(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def import_repeat(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    check_sales(request.user, "salesimport", "add")
-    job = SalesImport.objects.filter(pk=pk).first()
-    if job is None:
-        raise Http404("No such import.")
+    job = get_import_for_user(request.user, pk, action="add", load=["content", "lines_content"])
     if not job.dry_run or job.status != JobStatus.DONE:
         messages.error(request, "Only a finished dry run can be imported for real.")
         return redirect("sales:import_detail", pk=job.pk)

@@ -571,6 +571,21 @@ def _bool(values: dict[str, str], column: str) -> bool | None:
     raise RowError(f"{column}: “{raw}” is not yes or no.")
 
 
+def _sequence(values: dict[str, str]) -> int | None:
+    """The row's ``sequence``, a whole number; None when it is not given."""
+    if not values.get("sequence"):
+        return None
+    sequence = _decimal(values, "sequence", minimum=Decimal(0), maximum=Decimal(2_000_000_000))
+    if sequence is None or sequence != sequence.to_integral_value():
+        raise RowError("sequence: enter a whole number.")
+    return int(sequence)
+
+
+def _category_parts(path: str) -> list[str]:
+    """ "Machines /  Grippers" -> ["Machines", "Grippers"]."""
+    return [" ".join(part.split()) for part in path.split("/") if part.strip()]
+
+
 def _product_code(raw: str, column: str = "code") -> str:
     try:
         return services._clean_product_code(raw)
@@ -720,17 +735,31 @@ class PartnerKey:
         ]
         return ", ".join(p for p in parts if p)
 
-    def identity(self) -> tuple[str, str]:
-        """The key partners created from the file are told apart by."""
-        for kind, value in (
+    def lookups(self) -> tuple[tuple[str, str], ...]:
+        """(table, value) for each key, in the order partners are matched."""
+        return (
             ("ext", self.external_id),
             ("vat", self.vat),
             ("email", self.email),
             ("name", self.name_key),
-        ):
+        )
+
+    def identity(self) -> tuple[str, str]:
+        """The key partners created from the file are told apart by."""
+        for kind, value in self.lookups():
             if value:
                 return kind, value
         return "", ""
+
+
+# table -> (model, column, the path to the partner: "" when the model is Partner).
+_PARTNER_LOOKUPS: dict[str, tuple[Any, str, str]] = {
+    "ext": (PartnerTerms, "external_id", "partner"),
+    "vat": (Partner, "vat", ""),
+    "email": (PartnerEmail, "email", "partner"),
+    "name": (Partner, "name_key", ""),
+}
+_KEY_LABELS = {"ext": "ERP id", "vat": "VAT number", "email": "email", "name": "name"}
 
 
 class PartnerMatcher:
@@ -762,52 +791,28 @@ class PartnerMatcher:
     def load(self, keys: Iterable[PartnerKey]) -> None:
         wanted: dict[str, set[str]] = {name: set() for name in self.tables}
         for key in keys:
-            for table, value in (
-                ("ext", key.external_id),
-                ("vat", key.vat),
-                ("email", key.email),
-                ("name", key.name_key),
-            ):
+            for table, value in key.lookups():
                 if value and value not in self.looked_up[table]:
                     wanted[table].add(value)
-        live = Partner.objects.filter(merged_into__isnull=True)
-        if wanted["ext"]:
-            self._remember(
-                "ext",
-                PartnerTerms.objects.filter(
-                    external_id__in=wanted["ext"], partner__merged_into__isnull=True
-                ).values_list("external_id", "partner_id", "partner__currency"),
-            )
-        if wanted["vat"]:
-            self._remember(
-                "vat",
-                live.filter(vat__in=wanted["vat"]).values_list("vat", "pk", "currency"),
-            )
-        if wanted["email"]:
-            self._remember(
-                "email",
-                PartnerEmail.objects.filter(
-                    email__in=wanted["email"], partner__merged_into__isnull=True
-                ).values_list("email", "partner_id", "partner__currency"),
-            )
-        if wanted["name"]:
-            self._remember(
-                "name",
-                live.filter(name_key__in=wanted["name"]).values_list("name_key", "pk", "currency"),
-            )
         for table, values in wanted.items():
+            if values:
+                self._remember(table, self._query(table, values))
             self.looked_up[table] |= values
+
+    @staticmethod
+    def _query(table: str, values: set[str]) -> Iterable[tuple[str, int, str]]:
+        """(value, partner id, partner currency) of the live partners with *values*."""
+        model, column, partner = _PARTNER_LOOKUPS[table]
+        prefix = f"{partner}__" if partner else ""
+        return model.objects.filter(
+            **{f"{column}__in": values, f"{prefix}merged_into__isnull": True}
+        ).values_list(column, partner or "pk", f"{prefix}currency")
 
     def match(self, key: PartnerKey) -> int | None:
         """The partner's id; None when nothing matches. Raises RowError when
         the keys given match several partners and none matches alone."""
         ambiguous: list[str] = []
-        for table, label, value in (
-            ("ext", "ERP id", key.external_id),
-            ("vat", "VAT number", key.vat),
-            ("email", "email", key.email),
-            ("name", "name", key.name_key),
-        ):
+        for table, value in key.lookups():
             if not value:
                 continue
             ids = self.tables[table].get(value, [])
@@ -815,7 +820,7 @@ class PartnerMatcher:
                 return ids[0]
             if len(ids) > 1:
                 shown = key.name if table == "name" else value
-                ambiguous.append(f"{len(ids)} partners have the {label} {shown}")
+                ambiguous.append(f"{len(ids)} partners have the {_KEY_LABELS[table]} {shown}")
         created = self.created.get(key.identity())
         if created is not None:
             return created
@@ -856,19 +861,14 @@ class PartnerMatcher:
                     **fields,
                 )
                 if key.external_id:
-                    PartnerTerms.objects.create(
-                        partner=partner, external_id=key.external_id, updated_by=self.by
+                    services.partner_terms_save(
+                        by=self.by, partner=partner, values={"external_id": key.external_id}
                     )
         except ValidationError as exc:
             raise RowError(f"The partner {key.label()} cannot be created: {_join(exc)}") from None
         self.created[key.identity()] = partner.pk
         self.created_ids.add(partner.pk)
-        for table, value in (
-            ("ext", key.external_id),
-            ("vat", key.vat),
-            ("email", key.email),
-            ("name", key.name_key),
-        ):
+        for table, value in key.lookups():
             if value:
                 self.tables[table].setdefault(value, []).append(partner.pk)
         self.currency[partner.pk] = partner.currency
@@ -954,7 +954,7 @@ class ProductImporter:
         self.categories = {fold(path): pk for pk, path in services.category_paths().items()}
 
     def _category(self, path: str) -> int | None:
-        parts = [" ".join(p.split()) for p in path.split("/") if p.strip()]
+        parts = _category_parts(path)
         if not parts:
             return None
         parent: int | None = None
@@ -1068,7 +1068,7 @@ class PriceListImporter:
         if found is None:
             if not currency:
                 raise RowError(f"currency: the new price list {name} needs a currency.")
-            found = PriceList.objects.create(name=name, currency=currency)
+            found = self._save_list(None, {"name": name, "currency": currency})
             self.lists[fold(name)] = found
             return found, True
         if currency and currency != found.currency:
@@ -1077,8 +1077,7 @@ class PriceListImporter:
                     f"currency: {found.name} is in {found.currency}, not {currency}; "
                     "its prices cannot change currency."
                 )
-            found.currency = currency
-            found.save(update_fields=["currency"])
+            self._save_list(found, {"currency": currency})
             return found, True
         return found, False
 
@@ -1096,19 +1095,36 @@ class PriceListImporter:
         if found is not None:
             if "valid_to" in self.columns and found.valid_to != valid_to:
                 self._check_overlap(price_list, found, valid_from, valid_to)
-                found.valid_to = valid_to
-                found.save(update_fields=["valid_to"])
+                self._save_version(found, price_list, {"valid_to": valid_to})
                 return found, True
             return found, False
         self._check_overlap(price_list, None, valid_from, valid_to)
         if any(fold(x.name) == fold(name) for x in versions):
             raise RowError(f"version: {price_list.name} already has a version called {name}.")
-        created = PriceListVersion.objects.create(
-            price_list=price_list, name=name, valid_from=valid_from, valid_to=valid_to
+        created = self._save_version(
+            None, price_list, {"name": name, "valid_from": valid_from, "valid_to": valid_to}
         )
         versions.append(created)
         self.rules[created.pk] = {}
         return created, True
+
+    def _save_list(self, price_list: PriceList | None, values: dict[str, Any]) -> PriceList:
+        try:
+            return services.price_list_save(
+                by=self.options.by, price_list=price_list, values=values
+            )
+        except ValidationError as exc:
+            raise RowError(f"price_list: {_join(exc)}") from None
+
+    def _save_version(
+        self, version: PriceListVersion | None, price_list: PriceList, values: dict[str, Any]
+    ) -> PriceListVersion:
+        try:
+            return services.price_list_version_save(
+                by=self.options.by, version=version, price_list=price_list, values=values
+            )
+        except ValidationError as exc:
+            raise RowError(f"version: {_join(exc)}") from None
 
     def _check_overlap(
         self,
@@ -1136,9 +1152,7 @@ class PriceListImporter:
             if product_id is None:
                 raise RowError(f"product_code: there is no product {code}; import it first.")
         if v.get("category"):
-            category_id = self.categories.get(
-                fold(" / ".join(" ".join(p.split()) for p in v["category"].split("/") if p.strip()))
-            )
+            category_id = self.categories.get(fold(" / ".join(_category_parts(v["category"]))))
             if category_id is None:
                 raise RowError(f"category: there is no product category {v['category']}.")
         if product_id and category_id:
@@ -1175,11 +1189,9 @@ class PriceListImporter:
             or Decimal(0),
             "surcharge": _decimal(v, "surcharge") or Decimal(0),
         }
-        if v.get("sequence"):
-            sequence = _decimal(v, "sequence", minimum=Decimal(0), maximum=Decimal(2_000_000_000))
-            if sequence is None or sequence != sequence.to_integral_value():
-                raise RowError("sequence: enter a whole number.")
-            values["sequence"] = int(sequence)
+        sequence = _sequence(v)
+        if sequence is not None:
+            values["sequence"] = sequence
         return values
 
     def _load_rules(self, version_ids: set[int]) -> None:
@@ -1568,15 +1580,9 @@ class InvoiceImporter:
             tax_rate=tax_rate,
             currency=currency,
         )
-        if v.get("sequence"):
-            sequence = _decimal(v, "sequence", minimum=Decimal(0), maximum=Decimal(2_000_000_000))
-            if sequence is None or sequence != sequence.to_integral_value():
-                raise RowError("sequence: enter a whole number.")
-            seq = int(sequence)
-        else:
-            seq = (index + 1) * 10
+        sequence = _sequence(v)
         return {
-            "sequence": seq,
+            "sequence": (index + 1) * 10 if sequence is None else sequence,
             "product_id": product_id,
             "description": description,
             "quantity": quantity,

@@ -216,6 +216,26 @@ def test_price_list_rows_with_unknown_products_or_overlaps_are_rejected(
     assert "needs a currency" in errors[2]
 
 
+def test_an_end_date_and_a_currency_are_imported_onto_existing_lists(db: None) -> None:
+    """A known version gets the end date the file gives it, and a list without
+    rules takes the file's currency; both are saved as the price list pages
+    save them."""
+    dealers = services.price_list_save(by=None, values={"name": "Dealers", "currency": "EUR"})
+    services.price_list_version_save(
+        by=None,
+        price_list=dealers,
+        values={"name": "2026", "valid_from": datetime.date(2026, 1, 1)},
+    )
+    text = "price_list,currency,valid_from,valid_to,discount\nDealers,USD,2026-01-01,2026-06-30,5\n"
+    result, _ = run(Kind.PRICE_LISTS, text)
+    assert counts(result) == (1, 0, 0, 0)
+    dealers.refresh_from_db()
+    assert dealers.currency == "USD"
+    version = PriceListVersion.objects.get(price_list=dealers)
+    assert version.valid_to == datetime.date(2026, 6, 30)
+    assert PriceRule.objects.get(version=version).discount_percent == D(5)
+
+
 # --------------------------------------------------------------------------
 # Partners' terms and partner matching
 
@@ -558,10 +578,56 @@ def test_only_managers_reach_the_import_pages(
     assert client.post(f"/sales/imports/{job.pk}/repeat/").status_code == status
 
 
-def test_anonymous_users_are_sent_to_log_in(client: Client) -> None:
-    response = client.get("/sales/imports/")
+def test_anonymous_users_are_sent_to_log_in(client: Client, maria: User) -> None:
+    """Every import page sends an anonymous visitor to the login page, and the
+    repeat button queues nothing."""
+    job = SalesImport.objects.create(
+        created_by=maria, kind=Kind.PRODUCTS, content=b"x", dry_run=True, status=JobStatus.DONE
+    )
+    for url in (
+        "/sales/imports/",
+        "/sales/imports/new/",
+        f"/sales/imports/{job.pk}/",
+        f"/sales/imports/{job.pk}/rejected.csv",
+        "/sales/imports/templates/products.csv",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert "/login" in response["Location"], url
+    response = client.post(f"/sales/imports/{job.pk}/repeat/")
     assert response.status_code == 302
     assert "/login" in response["Location"]
+    assert SalesImport.objects.count() == 1
+
+
+def test_an_unknown_import_is_not_found(maria_client: Client, maria: User) -> None:
+    """A manager gets 404 for an import that does not exist, and for the
+    rejected rows of an import that rejected none."""
+    job = SalesImport.objects.create(created_by=maria, kind=Kind.PRODUCTS, content=b"x")
+    missing = job.pk + 1000
+    assert maria_client.get(f"/sales/imports/{missing}/").status_code == 404
+    assert maria_client.get(f"/sales/imports/{missing}/rejected.csv").status_code == 404
+    assert maria_client.post(f"/sales/imports/{missing}/repeat/").status_code == 404
+    assert maria_client.get(f"/sales/imports/{job.pk}/rejected.csv").status_code == 404
+    assert SalesImport.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("dry_run", "status"),
+    [(False, JobStatus.DONE), (True, JobStatus.QUEUED), (True, JobStatus.FAILED)],
+)
+def test_only_a_finished_dry_run_can_be_imported_for_real(
+    maria_client: Client, maria: User, dry_run: bool, status: str
+) -> None:
+    """A real import, or a dry run that has not finished well, is not queued
+    again: the page says why."""
+    job = SalesImport.objects.create(
+        created_by=maria, kind=Kind.PRODUCTS, content=b"x", dry_run=dry_run, status=status
+    )
+    response = maria_client.post(f"/sales/imports/{job.pk}/repeat/", follow=True)
+    assert response.redirect_chain == [(f"/sales/imports/{job.pk}/", 302)]
+    assert "Only a finished dry run can be imported for real." in response.content.decode()
+    assert SalesImport.objects.count() == 1
 
 
 def test_upload_queues_a_dry_run_and_the_page_shows_the_report(
