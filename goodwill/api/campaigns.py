@@ -31,6 +31,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from goodwill.api import common
 from goodwill.api.campaign_serializers import (
     STATUS_CHOICES,
     CampaignDetailSerializer,
@@ -39,19 +40,8 @@ from goodwill.api.campaign_serializers import (
     CampaignWriteSerializer,
     selector_filters,
 )
+from goodwill.api.common import CURSOR, ID, INVALID, MISSING, REFUSED
 from goodwill.api.permissions import staff_user
-from goodwill.api.sales import (
-    CURSOR,
-    ID,
-    INVALID,
-    MISSING,
-    REFUSED,
-    _body,
-    _context,
-    _filters,
-    _page_response,
-    _respond,
-)
 from goodwill.campaigns import services
 from goodwill.campaigns.models import Campaign
 from goodwill.campaigns.permissions import check_campaign_action, get_campaign_for_user
@@ -62,7 +52,7 @@ TAGS = ["campaigns"]
 
 
 def _campaign_context(request: Request, **extra: Any) -> dict[str, Any]:
-    return _context(
+    return common.context(
         request, currency=settings.COMPANY_CURRENCY, today=timezone.localdate(), **extra
     )
 
@@ -75,7 +65,7 @@ def _campaign_response(
     campaign = Campaign.objects.select_related("created_by").get(pk=pk)
     results = campaign_results(campaign=campaign, user=request.user)
     context = _campaign_context(request, results=results)
-    return _respond(CampaignDetailSerializer(campaign, context=context).data, status_code)
+    return common.respond(CampaignDetailSerializer(campaign, context=context).data, status_code)
 
 
 @extend_schema(
@@ -111,13 +101,13 @@ def _campaign_response(
 def campaign_collection(request: Request) -> Response:
     if request.method == "POST":
         check_campaign_action(request.user, "add")
-        values = _body(request, CampaignWriteSerializer)
+        values = common.body(request, CampaignWriteSerializer)
         campaign = services.campaign_save(by=staff_user(request), values=values)
         return _campaign_response(request, campaign.pk, status_code=status.HTTP_201_CREATED)
     check_campaign_action(request.user)
-    filters = _filters(request, CampaignFilterSerializer)
+    filters = common.filters(request, CampaignFilterSerializer)
     today = timezone.localdate()
-    return _page_response(
+    return common.page_response(
         request,
         campaign_queryset(selector_filters(filters.validated_data), today=today),
         filters=filters,
@@ -164,7 +154,7 @@ def campaign_collection(request: Request) -> Response:
 def campaign_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         campaign = get_campaign_for_user(request.user, pk, action="change")
-        values = _body(request, CampaignWriteSerializer, partial=True)
+        values = common.body(request, CampaignWriteSerializer, partial=True)
         services.campaign_save(by=staff_user(request), campaign=campaign, values=values)
         return _campaign_response(request, campaign.pk)
     if request.method == "DELETE":

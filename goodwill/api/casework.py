@@ -40,6 +40,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from goodwill.api import common
 from goodwill.api.cases import NUMBER
 from goodwill.api.casework_serializers import (
     RequestInvoicingJobSerializer,
@@ -51,19 +52,9 @@ from goodwill.api.casework_serializers import (
     WorkRecordWriteSerializer,
     preview_data,
 )
+from goodwill.api.common import ID, INVALID, MISSING, REFUSED
 from goodwill.api.permissions import staff_user
-from goodwill.api.sales import (
-    ID,
-    INVALID,
-    MISSING,
-    REFUSED,
-    TAGS,
-    _body,
-    _context,
-    _invoice_response,
-    _order_response,
-    _respond,
-)
+from goodwill.api.sales import TAGS, invoice_response, order_response
 from goodwill.api.sales_serializers import InvoiceDetailSerializer, OrderDetailSerializer
 from goodwill.cases.models import Case
 from goodwill.cases.permissions import get_case_for_user
@@ -106,7 +97,10 @@ def _record_for_user(user: Any, pk: int, *, action: str = "view") -> WorkRecord:
     record = WorkRecord.objects.select_related("case").filter(pk=pk).first()
     if record is None:
         raise Http404("No such record.")
-    get_case_for_user(user, record.case.number, action="view")
+    try:
+        get_case_for_user(user, record.case.number, action="view")
+    except Http404:
+        raise Http404("No such record.") from None
     return record
 
 
@@ -115,7 +109,9 @@ def _record_response(
 ) -> Response:
     """Record *pk* as the API shows it; the caller checked the permission."""
     record = WorkRecord.objects.select_related(*RECORD_RELATED).get(pk=pk)
-    return _respond(WorkRecordSerializer(record, context=_context(request)).data, status_code)
+    return common.respond(
+        WorkRecordSerializer(record, context=common.context(request)).data, status_code
+    )
 
 
 @extend_schema(
@@ -146,14 +142,14 @@ def case_work(request: Request, number: int) -> Response:
     if request.method == "POST":
         check_sales(request.user, "workrecord", "add")
         case = get_case_for_user(request.user, number, action="view")
-        values = _body(request, WorkRecordWriteSerializer)
+        values = common.body(request, WorkRecordWriteSerializer)
         record = casework.work_record_add(case=case, by=staff_user(request), **values)
         return _record_response(request, record.pk, status_code=status.HTTP_201_CREATED)
     check_sales(request.user, "workrecord")
     case = get_case_for_user(request.user, number, action="view")
     records = list(WorkRecord.objects.filter(case=case).select_related(*RECORD_RELATED))
     data = {"case": case, "summary": casework.work_summary(records), "results": records}
-    return Response(WorkRecordListSerializer(data, context=_context(request)).data)
+    return Response(WorkRecordListSerializer(data, context=common.context(request)).data)
 
 
 @extend_schema(
@@ -191,7 +187,7 @@ def case_work(request: Request, number: int) -> Response:
 def work_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         record = _record_for_user(request.user, pk, action="change")
-        values = _body(request, WorkRecordWriteSerializer, partial=True)
+        values = common.body(request, WorkRecordWriteSerializer, partial=True)
         current = {
             "kind": record.kind,
             "product": record.product,
@@ -232,7 +228,7 @@ def case_quotation(request: Request, number: int) -> Response:
     check_order_action(request.user, "add")
     case = _case_for(request, number)
     order = casework.quotation_from_case(case=case, by=staff_user(request))
-    return _order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
+    return order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
 
 
 @_case_schema(
@@ -249,7 +245,7 @@ def case_invoice(request: Request, number: int) -> Response:
     check_invoice_action(request.user, "add")
     case = _case_for(request, number)
     invoice = casework.invoice_from_case(case=case, by=staff_user(request))
-    return _invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
+    return invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
 
 
 @_case_schema(
@@ -265,9 +261,9 @@ def case_invoice(request: Request, number: int) -> Response:
 def case_purchase_order(request: Request, number: int) -> Response:
     check_order_action(request.user, "add")
     case = _case_for(request, number)
-    supplier = _body(request, SupplierSerializer)["supplier"]
+    supplier = common.body(request, SupplierSerializer)["supplier"]
     order = casework.purchase_order_from_case(case=case, by=staff_user(request), supplier=supplier)
-    return _order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
+    return order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
 
 
 @_case_schema(
@@ -284,7 +280,7 @@ def case_expense_bill(request: Request, number: int) -> Response:
     check_invoice_action(request.user, "add")
     case = _case_for(request, number)
     bill = casework.expense_claim_bill(case=case, by=staff_user(request))
-    return _invoice_response(request, bill.pk, status_code=status.HTTP_201_CREATED)
+    return invoice_response(request, bill.pk, status_code=status.HTTP_201_CREATED)
 
 
 # --------------------------------------------------------------------------
@@ -295,7 +291,7 @@ def _job_response(request: Request, job: RequestInvoicing, *, status_code: int) 
     invoices: list[Invoice] = []
     if job.is_finished:
         invoices = list(job.invoices.order_by("id"))
-    context = _context(request, invoices=invoices)
+    context = common.context(request, invoices=invoices)
     data = RequestInvoicingJobSerializer(job, context=context).data
     headers = {"Location": data["url"]} if status_code == status.HTTP_202_ACCEPTED else None
     return Response(data, status=status_code, headers=headers)
@@ -323,7 +319,7 @@ def _job_response(request: Request, job: RequestInvoicing, *, status_code: int) 
 @parser_classes([JSONParser])
 def invoice_requests(request: Request) -> Response:
     check_invoice_action(request.user, "add")
-    body = RequestInvoicingSerializer(data=request.data, context=_context(request))
+    body = RequestInvoicingSerializer(data=request.data, context=common.context(request))
     body.is_valid(raise_exception=True)
     user = staff_user(request)
     if body.validated_data["preview"]:

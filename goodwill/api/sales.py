@@ -53,7 +53,7 @@ Errors
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -70,10 +70,11 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer, Serializer
+from rest_framework.serializers import Serializer
 
 from goodwill.accounts.models import User
-from goodwill.api.pagination import page_links
+from goodwill.api import common
+from goodwill.api.common import CURSOR, ID, INVALID, MISSING, REFUSED
 from goodwill.api.permissions import staff_user
 from goodwill.api.sales_serializers import (
     ExchangeRateFilterSerializer,
@@ -110,10 +111,8 @@ from goodwill.api.sales_serializers import (
     ProductWriteSerializer,
     line_inputs,
 )
-from goodwill.api.serializers import ErrorSerializer
 from goodwill.cases.models import Case
 from goodwill.cases.permissions import visible_cases
-from goodwill.lib.pagination import keyset_page
 from goodwill.partners.permissions import get_partner_for_user
 from goodwill.sales import casework, invoicing, orders, payments, services
 from goodwill.sales.document_permissions import (
@@ -149,22 +148,12 @@ from goodwill.sales.pricing import price_for
 from goodwill.sales.selectors import partner_sales_summary
 
 TAGS = ["sales"]
-PAGE_SIZE = 50
 SUMMARY_LATEST = 10
-REFUSED = {403: ErrorSerializer}
-MISSING = {403: ErrorSerializer, 404: ErrorSerializer}
-INVALID = {400: ErrorSerializer}
 OPEN_STATES = (Invoice.State.POSTED, Invoice.State.PARTIAL)
 PAYABLE = {Invoice.Kind.CUSTOMER_INVOICE, Invoice.Kind.VENDOR_BILL}
 EDITABLE_ORDER_STATES = (Order.State.DRAFT, Order.State.SENT)
 BASE_PRICE_PLACES = Decimal("0.0001")
 
-ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
-CURSOR = OpenApiParameter(
-    "cursor",
-    OpenApiTypes.STR,
-    description="Where a page starts; take it from the `next` or `previous` link.",
-)
 DATE_RANGE = [
     OpenApiParameter("partner", OpenApiTypes.INT, description="A partner id."),
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="On or after this day."),
@@ -174,83 +163,6 @@ CAMPAIGN = OpenApiParameter("campaign", OpenApiTypes.INT, description="A campaig
 
 M = TypeVar("M", bound=Model)
 D = TypeVar("D", Order, Invoice)
-
-
-def _params(request: Request) -> dict[str, Any]:
-    return {key: value for key, value in request.query_params.items() if value != ""}
-
-
-def _context(request: Request, **extra: Any) -> dict[str, Any]:
-    return {"request": request, "user": request.user, **extra}
-
-
-def _cursor(request: Request) -> str | None:
-    return request.query_params.get("cursor") or None
-
-
-def _echo(request: Request, names: set[str]) -> dict[str, Any]:
-    """The filters as they were sent, for the page links."""
-    return {key: value for key, value in _params(request).items() if key in names}
-
-
-def _body(
-    request: Request, serializer_class: type[Serializer], *, partial: bool = False
-) -> dict[str, Any]:
-    """The request body, checked by *serializer_class*; a 400 if it is wrong."""
-    body = serializer_class(data=request.data, partial=partial, context=_context(request))
-    body.is_valid(raise_exception=True)
-    return dict(body.validated_data)
-
-
-def _filters(request: Request, serializer_class: type[Serializer]) -> Serializer:
-    """The query parameters, checked by *serializer_class*; a 400 if one is wrong."""
-    filters = serializer_class(data=_params(request), context=_context(request))
-    filters.is_valid(raise_exception=True)
-    return filters
-
-
-def _page_response(
-    request: Request,
-    rows: QuerySet[M],
-    *,
-    filters: Serializer,
-    sort: str,
-    page_serializer: type[BaseSerializer[Any]],
-    context: dict[str, Any],
-) -> Response:
-    """One page of *rows*; its links repeat the *filters* that were sent."""
-    page = keyset_page(rows, sort=sort, cursor=_cursor(request), limit=PAGE_SIZE)
-    echo = _echo(request, set(filters.fields))
-    data = {"results": page.items, **page_links(request, page, echo)}
-    return Response(page_serializer(data, context=context).data)
-
-
-def _respond(data: Mapping[str, Any], status_code: int) -> Response:
-    """*data* with *status_code*; a 201 says where the new object is."""
-    headers = {"Location": data["url"]} if status_code == status.HTTP_201_CREATED else None
-    return Response(data, status=status_code, headers=headers)
-
-
-def _action_schema(
-    *,
-    operation_id: str,
-    summary: str,
-    description: str,
-    response: type[Serializer],
-    request: type[Serializer] | None = None,
-    created: bool = False,
-) -> Callable[[Any], Any]:
-    """The schema of a POST that acts on one object and answers with *response*."""
-    code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return extend_schema(
-        operation_id=operation_id,
-        summary=summary,
-        description=description,
-        parameters=[ID],
-        request=request,
-        responses={code: response, **INVALID, **MISSING},
-        tags=TAGS,
-    )
 
 
 def _visible_cases(user: Any) -> Prefetch[str, QuerySet[Case], str]:
@@ -288,7 +200,7 @@ def _document_create(
 ) -> D:
     """A new document from the POST body: *create* (the service) makes it with
     its lines and cases."""
-    values = _body(request, serializer_class)
+    values = common.body(request, serializer_class)
     values.setdefault("cases", [])
     return create(by=staff_user(request), lines=line_inputs(values.pop("lines")), **values)
 
@@ -301,7 +213,7 @@ def _draft_update(
     *update* is the service bound to the document; it changes the header and,
     when ``lines`` is sent, replaces the lines. The cases sent replace the
     linked ones in the same transaction."""
-    values = _body(request, serializer_class, partial=True)
+    values = common.body(request, serializer_class, partial=True)
     cases, lines = values.pop("cases", None), values.pop("lines", None)
     user = staff_user(request)
     with transaction.atomic():
@@ -316,8 +228,7 @@ def _draft_update(
 def _partner_and_dates(rows: QuerySet[M], values: dict[str, Any], *, date: str) -> QuerySet[M]:
     """*rows* narrowed to the ``partner`` and the ``date_from``–``date_to`` range
     (on the field *date*) of the list filters."""
-    if values.get("partner"):
-        rows = rows.filter(partner_id=values["partner"])
+    rows = common.exact_filters(rows, values, partner="partner_id")
     if values.get("date_from"):
         rows = rows.filter(**{f"{date}__gte": values["date_from"]})
     if values.get("date_to"):
@@ -330,11 +241,7 @@ def _document_rows(
 ) -> QuerySet[D]:
     """The orders or invoices the list filters keep, with what a list row shows."""
     rows = model.objects.select_related("partner").prefetch_related(_visible_cases(request.user))
-    for name in ("kind", "state"):
-        if values.get(name):
-            rows = rows.filter(**{name: values[name]})
-    if values.get("campaign"):
-        rows = rows.filter(campaign_id=values["campaign"])
+    rows = common.exact_filters(rows, values, kind="kind", state="state", campaign="campaign_id")
     return _partner_and_dates(rows, values, date=date)
 
 
@@ -374,8 +281,8 @@ def _product_queryset(filters: dict[str, Any]) -> QuerySet[Product]:
 def _product_response(
     request: Request, product: Product, *, status_code: int = status.HTTP_200_OK
 ) -> Response:
-    context = _context(request, category_paths=services.category_paths())
-    return _respond(ProductSerializer(product, context=context).data, status_code)
+    context = common.context(request, category_paths=services.category_paths())
+    return common.respond(ProductSerializer(product, context=context).data, status_code)
 
 
 @extend_schema(
@@ -409,18 +316,18 @@ def _product_response(
 def product_collection(request: Request) -> Response:
     if request.method == "POST":
         check_sales(request.user, "product", "add")
-        values = _body(request, ProductWriteSerializer)
+        values = common.body(request, ProductWriteSerializer)
         product = services.product_save(by=staff_user(request), values=values)
         return _product_response(request, product, status_code=status.HTTP_201_CREATED)
     check_sales(request.user, "product")
-    filters = _filters(request, ProductFilterSerializer)
-    return _page_response(
+    filters = common.filters(request, ProductFilterSerializer)
+    return common.page_response(
         request,
         _product_queryset(filters.validated_data),
         filters=filters,
         sort="code",
         page_serializer=ProductPageSerializer,
-        context=_context(request, category_paths=services.category_paths()),
+        context=common.context(request, category_paths=services.category_paths()),
     )
 
 
@@ -447,7 +354,7 @@ def product_collection(request: Request) -> Response:
 def product_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         product = get_product_for_user(request.user, pk, action="change")
-        values = _body(request, ProductWriteSerializer, partial=True)
+        values = common.body(request, ProductWriteSerializer, partial=True)
         product = services.product_save(by=staff_user(request), product=product, values=values)
         return _product_response(request, product)
     return _product_response(request, get_product_for_user(request.user, pk))
@@ -468,7 +375,7 @@ def product_category_list(request: Request) -> Response:
         ProductCategory.objects.only("id", "name", "parent_id"),
         key=lambda c: paths.get(c.pk, c.name).casefold(),
     )
-    context = _context(request, category_paths=paths)
+    context = common.context(request, category_paths=paths)
     return Response(ProductCategoryListSerializer({"results": categories}, context=context).data)
 
 
@@ -487,7 +394,9 @@ def product_category_list(request: Request) -> Response:
 def price_list_list(request: Request) -> Response:
     check_sales(request.user, "pricelist")
     rows = list(PriceList.objects.order_by("name", "id"))
-    return Response(PriceListListSerializer({"results": rows}, context=_context(request)).data)
+    return Response(
+        PriceListListSerializer({"results": rows}, context=common.context(request)).data
+    )
 
 
 @extend_schema(
@@ -511,7 +420,7 @@ def price_list_detail(request: Request, pk: int) -> Response:
     prefetch_related_objects(
         [price_list], Prefetch("versions", queryset=versions, to_attr="versions_shown")
     )
-    return Response(PriceListDetailSerializer(price_list, context=_context(request)).data)
+    return Response(PriceListDetailSerializer(price_list, context=common.context(request)).data)
 
 
 @extend_schema(
@@ -536,7 +445,7 @@ def price_list_detail(request: Request, pk: int) -> Response:
 def price(request: Request) -> Response:
     check_sales(request.user, "product")
     check_sales(request.user, "pricelist")
-    values = _filters(request, PriceQuerySerializer).validated_data
+    values = common.filters(request, PriceQuerySerializer).validated_data
     day = values.get("date") or timezone.localdate()
     partner = values.get("partner")
     quote = price_for(
@@ -558,7 +467,7 @@ def price(request: Request) -> Response:
         "version": quote.version,
         "rule": quote.rule,
     }
-    return Response(PriceQuoteSerializer(data, context=_context(request)).data)
+    return Response(PriceQuoteSerializer(data, context=common.context(request)).data)
 
 
 # --------------------------------------------------------------------------
@@ -603,21 +512,21 @@ def payment_term_list(request: Request) -> Response:
 def exchange_rate_collection(request: Request) -> Response:
     if request.method == "POST":
         check_sales(request.user, "exchangerate", "add")
-        values = _body(request, ExchangeRateWriteSerializer)
+        values = common.body(request, ExchangeRateWriteSerializer)
         rate = services.exchange_rate_save(by=staff_user(request), values=values)
         return Response(ExchangeRateSerializer(rate).data, status=status.HTTP_201_CREATED)
     check_sales(request.user, "exchangerate")
-    filters = _filters(request, ExchangeRateFilterSerializer)
+    filters = common.filters(request, ExchangeRateFilterSerializer)
     rows = ExchangeRate.objects.all()
     if filters.validated_data.get("currency"):
         rows = rows.filter(currency=filters.validated_data["currency"])
-    return _page_response(
+    return common.page_response(
         request,
         rows,
         filters=filters,
         sort="-valid_from",
         page_serializer=ExchangeRatePageSerializer,
-        context=_context(request),
+        context=common.context(request),
     )
 
 
@@ -639,7 +548,7 @@ def _terms_response(request: Request, partner_pk: int) -> Response:
     if terms is None:
         terms = PartnerTerms(partner_id=partner_pk)
         terms.updated_at = None  # type: ignore[assignment]  # never saved: no date
-    context = _context(request, currency=settings.COMPANY_CURRENCY)
+    context = common.context(request, currency=settings.COMPANY_CURRENCY)
     return Response(PartnerTermsSerializer(terms, context=context).data)
 
 
@@ -670,7 +579,7 @@ def partner_terms(request: Request, pk: int) -> Response:
         check_sales(request.user, "partnerterms", "change")
         check_sales(request.user, "partnerterms", "add")
         partner = get_partner_for_user(request.user, pk)
-        values = _body(request, PartnerTermsWriteSerializer, partial=True)
+        values = common.body(request, PartnerTermsWriteSerializer, partial=True)
         services.partner_terms_save(by=staff_user(request), partner=partner, values=values)
         return _terms_response(request, partner.pk)
     check_sales(request.user, "partnerterms")
@@ -700,7 +609,7 @@ def partner_balance(request: Request, pk: int) -> Response:
         "balances": payments.partner_balances(partner=partner, on=today),
         "sales": partner_sales_summary(partner=partner, today=today, latest=SUMMARY_LATEST),
     }
-    return Response(PartnerBalanceSerializer(data, context=_context(request)).data)
+    return Response(PartnerBalanceSerializer(data, context=common.context(request)).data)
 
 
 # --------------------------------------------------------------------------
@@ -720,9 +629,7 @@ def _order_allowed(user: Any, order: Order) -> dict[str, Any]:
     }
 
 
-def _order_response(
-    request: Request, pk: int, *, status_code: int = status.HTTP_200_OK
-) -> Response:
+def order_response(request: Request, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
     """Order *pk* with everything its detail shows; the caller checked the permission."""
     order = (
         Order.objects.select_related("partner", "payment_term", "price_list", "created_by")
@@ -733,10 +640,10 @@ def _order_response(
         )
         .get(pk=pk)
     )
-    context = _context(
+    context = common.context(
         request, currency=order.currency, allowed=_order_allowed(request.user, order)
     )
-    return _respond(OrderDetailSerializer(order, context=context).data, status_code)
+    return common.respond(OrderDetailSerializer(order, context=context).data, status_code)
 
 
 @extend_schema(
@@ -765,17 +672,17 @@ def order_collection(request: Request) -> Response:
     if request.method == "POST":
         check_order_action(request.user, "add")
         order = _document_create(request, OrderCreateSerializer, orders.order_create)
-        return _order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
+        return order_response(request, order.pk, status_code=status.HTTP_201_CREATED)
     check_order_action(request.user)
-    filters = _filters(request, OrderFilterSerializer)
+    filters = common.filters(request, OrderFilterSerializer)
     rows = _document_rows(request, Order, filters.validated_data, date="order_date")
-    return _page_response(
+    return common.page_response(
         request,
         rows,
         filters=filters,
         sort="-id",
         page_serializer=OrderPageSerializer,
-        context=_context(request),
+        context=common.context(request),
     )
 
 
@@ -807,12 +714,13 @@ def order_detail(request: Request, pk: int) -> Response:
         order = get_order_for_user(request.user, pk, action="change")
         update = functools.partial(orders.order_update, order=order)
         order = _draft_update(request, OrderUpdateSerializer, update)
-        return _order_response(request, order.pk)
+        return order_response(request, order.pk)
     order = get_order_for_user(request.user, pk)
-    return _order_response(request, order.pk)
+    return order_response(request, order.pk)
 
 
-@_action_schema(
+@common.action_schema(
+    tags=TAGS,
     operation_id="sales_orders_state",
     summary="Send, confirm, finish or cancel an order",
     description="`send`: draft → sent; `confirm`: draft or sent → confirmed (it needs a "
@@ -828,17 +736,18 @@ def order_detail(request: Request, pk: int) -> Response:
 @parser_classes([JSONParser])
 def order_state(request: Request, pk: int) -> Response:
     order = get_order_for_user(request.user, pk, action="change")
-    data = _body(request, OrderStateSerializer)
+    data = common.body(request, OrderStateSerializer)
     over = bool(data.get("over_credit_limit")) and data["action"] == "confirm"
     if over and not can_invoice(request.user, "post"):
         raise PermissionDenied("Only managers can confirm an order over the credit limit.")
     orders.order_set_state(
         order=order, by=staff_user(request), action=data["action"], over_credit_limit=over
     )
-    return _order_response(request, order.pk)
+    return order_response(request, order.pk)
 
 
-@_action_schema(
+@common.action_schema(
+    tags=TAGS,
     operation_id="sales_orders_invoice",
     summary="Invoice an order",
     description="Managers and administrators. A draft invoice (a vendor bill for a purchase "
@@ -851,7 +760,7 @@ def order_state(request: Request, pk: int) -> Response:
 def order_invoice(request: Request, pk: int) -> Response:
     order = get_order_for_user(request.user, pk, action="invoice")
     invoice = orders.order_invoice(order=order, by=staff_user(request))
-    return _invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
+    return invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
 
 
 # --------------------------------------------------------------------------
@@ -873,7 +782,7 @@ def _invoice_allowed(user: Any, invoice: Invoice) -> dict[str, bool]:
     }
 
 
-def _invoice_response(
+def invoice_response(
     request: Request, pk: int, *, status_code: int = status.HTTP_200_OK
 ) -> Response:
     """Invoice *pk* with everything its detail shows; the caller checked the permission."""
@@ -890,13 +799,13 @@ def _invoice_response(
         )
         .get(pk=pk)
     )
-    context = _context(
+    context = common.context(
         request,
         currency=invoice.currency,
         today=timezone.localdate(),
         allowed=_invoice_allowed(request.user, invoice),
     )
-    return _respond(InvoiceDetailSerializer(invoice, context=context).data, status_code)
+    return common.respond(InvoiceDetailSerializer(invoice, context=context).data, status_code)
 
 
 @extend_schema(
@@ -925,24 +834,21 @@ def invoice_collection(request: Request) -> Response:
     if request.method == "POST":
         check_invoice_action(request.user, "add")
         invoice = _document_create(request, InvoiceCreateSerializer, invoicing.invoice_create)
-        return _invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
+        return invoice_response(request, invoice.pk, status_code=status.HTTP_201_CREATED)
     check_invoice_action(request.user)
-    filters = _filters(request, InvoiceFilterSerializer)
+    filters = common.filters(request, InvoiceFilterSerializer)
     values = filters.validated_data
     today = timezone.localdate()
     rows = _document_rows(request, Invoice, values, date="invoice_date")
     overdue = Q(state__in=OPEN_STATES, due_date__lt=today)
-    if values.get("overdue") is True:
-        rows = rows.filter(overdue)
-    elif values.get("overdue") is False:
-        rows = rows.exclude(overdue)
-    return _page_response(
+    rows = common.flag_filter(rows, values.get("overdue"), overdue)
+    return common.page_response(
         request,
         rows,
         filters=filters,
         sort="-id",
         page_serializer=InvoicePageSerializer,
-        context=_context(request, today=today),
+        context=common.context(request, today=today),
     )
 
 
@@ -975,12 +881,13 @@ def invoice_detail(request: Request, pk: int) -> Response:
         invoice = get_invoice_for_user(request.user, pk, action="change")
         update = functools.partial(invoicing.invoice_update, invoice=invoice)
         invoice = _draft_update(request, InvoiceUpdateSerializer, update)
-        return _invoice_response(request, invoice.pk)
+        return invoice_response(request, invoice.pk)
     invoice = get_invoice_for_user(request.user, pk)
-    return _invoice_response(request, invoice.pk)
+    return invoice_response(request, invoice.pk)
 
 
-@_action_schema(
+@common.action_schema(
+    tags=TAGS,
     operation_id="sales_invoices_post",
     summary="Post a draft invoice",
     description="Managers and administrators. Gives the number (no gaps), the date (today "
@@ -992,10 +899,11 @@ def invoice_detail(request: Request, pk: int) -> Response:
 def invoice_post(request: Request, pk: int) -> Response:
     invoice = get_invoice_for_user(request.user, pk, action="post")
     invoicing.invoice_post(invoice=invoice, by=staff_user(request))
-    return _invoice_response(request, invoice.pk)
+    return invoice_response(request, invoice.pk)
 
 
-@_action_schema(
+@common.action_schema(
+    tags=TAGS,
     operation_id="sales_invoices_cancel",
     summary="Cancel a draft invoice",
     description="Managers and administrators. A posted document is corrected with a credit "
@@ -1007,10 +915,11 @@ def invoice_post(request: Request, pk: int) -> Response:
 def invoice_cancel(request: Request, pk: int) -> Response:
     invoice = get_invoice_for_user(request.user, pk, action="post")
     invoicing.invoice_cancel(invoice=invoice, by=staff_user(request))
-    return _invoice_response(request, invoice.pk)
+    return invoice_response(request, invoice.pk)
 
 
-@_action_schema(
+@common.action_schema(
+    tags=TAGS,
     operation_id="sales_invoices_credit_note",
     summary="Credit a posted invoice",
     description="Managers and administrators. A draft credit note (a vendor refund for a "
@@ -1024,7 +933,7 @@ def invoice_cancel(request: Request, pk: int) -> Response:
 def invoice_credit_note(request: Request, pk: int) -> Response:
     invoice = get_invoice_for_user(request.user, pk, action="add")
     refund = invoicing.invoice_refund(invoice=invoice, by=staff_user(request))
-    return _invoice_response(request, refund.pk, status_code=status.HTTP_201_CREATED)
+    return invoice_response(request, refund.pk, status_code=status.HTTP_201_CREATED)
 
 
 # --------------------------------------------------------------------------
@@ -1048,8 +957,8 @@ def _payment_response(
         )
     except Payment.DoesNotExist:
         raise Http404("No such payment.") from None
-    context = _context(request, currency=payment.currency)
-    return _respond(PaymentDetailSerializer(payment, context=context).data, status_code)
+    context = common.context(request, currency=payment.currency)
+    return common.respond(PaymentDetailSerializer(payment, context=context).data, status_code)
 
 
 @extend_schema(
@@ -1084,7 +993,7 @@ def _payment_response(
 def payment_collection(request: Request) -> Response:
     if request.method == "POST":
         check_invoice_action(request.user, "pay")
-        body = PaymentCreateSerializer(data=request.data, context=_context(request))
+        body = PaymentCreateSerializer(data=request.data, context=common.context(request))
         body.is_valid(raise_exception=True)
         values = body.validated_data
         payment = payments.payment_register(
@@ -1100,18 +1009,18 @@ def payment_collection(request: Request) -> Response:
         )
         return _payment_response(request, payment.pk, status_code=status.HTTP_201_CREATED)
     check_sales(request.user, "payment")
-    filters = _filters(request, PaymentFilterSerializer)
+    filters = common.filters(request, PaymentFilterSerializer)
     values = filters.validated_data
-    rows = Payment.objects.select_related("partner")
-    if values.get("direction"):
-        rows = rows.filter(direction=values["direction"])
-    return _page_response(
+    rows = common.exact_filters(
+        Payment.objects.select_related("partner"), values, direction="direction"
+    )
+    return common.page_response(
         request,
         _partner_and_dates(rows, values, date="payment_date"),
         filters=filters,
         sort="-id",
         page_serializer=PaymentPageSerializer,
-        context=_context(request),
+        context=common.context(request),
     )
 
 

@@ -35,22 +35,10 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from goodwill.api import common
+from goodwill.api.common import CURSOR, ID, INVALID, MISSING, REFUSED
 from goodwill.api.permissions import staff_user
-from goodwill.api.sales import (
-    CURSOR,
-    ID,
-    INVALID,
-    MISSING,
-    PARTNER,
-    REFUSED,
-    TAGS,
-    _action_schema,
-    _body,
-    _context,
-    _filters,
-    _page_response,
-    _respond,
-)
+from goodwill.api.sales import PARTNER, TAGS
 from goodwill.api.shipment_serializers import (
     OnTimeQuerySerializer,
     OnTimeSerializer,
@@ -97,10 +85,10 @@ def _shipment_response(
         )
         .get(pk=pk)
     )
-    context = _context(
+    context = common.context(
         request, today=timezone.localdate(), allowed=_allowed(request.user, shipment)
     )
-    return _respond(ShipmentDetailSerializer(shipment, context=context).data, status_code)
+    return common.respond(ShipmentDetailSerializer(shipment, context=context).data, status_code)
 
 
 @extend_schema(
@@ -122,28 +110,25 @@ def _shipment_response(
 @api_view(["GET"])
 def shipment_list(request: Request) -> Response:
     check_shipment_action(request.user)
-    filters = _filters(request, ShipmentFilterSerializer)
+    filters = common.filters(request, ShipmentFilterSerializer)
     values = filters.validated_data
     today = timezone.localdate()
-    rows = shipments.shipment_queryset()
-    for name in ("kind", "state"):
-        if values.get(name):
-            rows = rows.filter(**{name: values[name]})
-    if values.get("partner"):
-        rows = rows.filter(partner_id=values["partner"])
-    if values.get("order"):
-        rows = rows.filter(order_id=values["order"])
-    if values.get("late") is True:
-        rows = rows.filter(shipments.late_q(today))
-    elif values.get("late") is False:
-        rows = rows.exclude(shipments.late_q(today))
-    return _page_response(
+    rows = common.exact_filters(
+        shipments.shipment_queryset(),
+        values,
+        kind="kind",
+        state="state",
+        partner="partner_id",
+        order="order_id",
+    )
+    rows = common.flag_filter(rows, values.get("late"), shipments.late_q(today))
+    return common.page_response(
         request,
         rows,
         filters=filters,
         sort="-id",
         page_serializer=ShipmentPageSerializer,
-        context=_context(request, today=today),
+        context=common.context(request, today=today),
     )
 
 
@@ -175,7 +160,7 @@ def shipment_list(request: Request) -> Response:
 def shipment_detail(request: Request, pk: int) -> Response:
     if request.method == "PATCH":
         shipment = get_shipment_for_user(request.user, pk, action="change")
-        values = _body(request, ShipmentUpdateSerializer, partial=True)
+        values = common.body(request, ShipmentUpdateSerializer, partial=True)
         rows = values.pop("lines", None) or []
         shipments.shipment_update(
             shipment=shipment,
@@ -188,7 +173,8 @@ def shipment_detail(request: Request, pk: int) -> Response:
     return _shipment_response(request, shipment.pk)
 
 
-@_action_schema(
+@common.action_schema(
+    tags=TAGS,
     operation_id="sales_shipments_state",
     summary="Mark a shipment ready or done, or cancel it",
     description="`ready`: draft → ready; `done`: draft or ready → done, on `actual_date` "
@@ -202,7 +188,7 @@ def shipment_detail(request: Request, pk: int) -> Response:
 @parser_classes([JSONParser])
 def shipment_state(request: Request, pk: int) -> Response:
     shipment = get_shipment_for_user(request.user, pk, action="change")
-    values = _body(request, ShipmentStateSerializer)
+    values = common.body(request, ShipmentStateSerializer)
     shipments.shipment_set_state(
         shipment=shipment,
         by=staff_user(request),
@@ -212,7 +198,8 @@ def shipment_state(request: Request, pk: int) -> Response:
     return _shipment_response(request, shipment.pk)
 
 
-@_action_schema(
+@common.action_schema(
+    tags=TAGS,
     operation_id="sales_orders_shipments_create",
     summary="Ship an order",
     description="A draft delivery (for a sales order) or receipt (for a purchase order) of "
@@ -228,7 +215,7 @@ def shipment_state(request: Request, pk: int) -> Response:
 def order_shipment_create(request: Request, pk: int) -> Response:
     check_shipment_action(request.user, "add")
     order = get_order_for_user(request.user, pk)
-    values = _body(request, ShipmentCreateSerializer)
+    values = common.body(request, ShipmentCreateSerializer)
     shipment = shipments.shipment_create_from_order(
         order=order, by=staff_user(request), promised_date=values.get("promised_date")
     )
@@ -252,7 +239,7 @@ def order_shipment_create(request: Request, pk: int) -> Response:
 def partner_on_time(request: Request, pk: int) -> Response:
     check_shipment_action(request.user)
     partner = get_partner_for_user(request.user, pk)
-    since = _filters(request, OnTimeQuerySerializer).validated_data.get("since")
+    since = common.filters(request, OnTimeQuerySerializer).validated_data.get("since")
     figures = shipments.on_time_rate(partner, since=since)
     data = {
         "partner": partner,
@@ -263,4 +250,4 @@ def partner_on_time(request: Request, pk: int) -> Response:
         "rate": figures.rate,
         "average_days_late": figures.average_days_late,
     }
-    return Response(OnTimeSerializer(data, context=_context(request)).data)
+    return Response(OnTimeSerializer(data, context=common.context(request)).data)

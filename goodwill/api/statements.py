@@ -20,7 +20,9 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from goodwill.api.sales import INVALID, MISSING, PARTNER, TAGS, _context, _filters
+from goodwill.api import common
+from goodwill.api.common import INVALID, MISSING
+from goodwill.api.sales import PARTNER, TAGS
 from goodwill.api.statement_serializers import StatementQuerySerializer, StatementSerializer
 from goodwill.partners.permissions import get_partner_for_user
 from goodwill.sales.document_permissions import check_invoice_action
@@ -50,7 +52,7 @@ from goodwill.sales.statements import partner_statement
 def partner_statement_view(request: Request, pk: int) -> Response:
     check_invoice_action(request.user)
     partner = get_partner_for_user(request.user, pk)
-    values = _filters(request, StatementQuerySerializer).validated_data
+    values = common.filters(request, StatementQuerySerializer).validated_data
     statement = partner_statement(
         partner=partner,
         date_from=values["date_from"],
@@ -58,4 +60,4 @@ def partner_statement_view(request: Request, pk: int) -> Response:
         currency=values.get("currency") or None,
         include_children=values["include_children"],
     )
-    return Response(StatementSerializer(statement, context=_context(request)).data)
+    return Response(StatementSerializer(statement, context=common.context(request)).data)

@@ -973,6 +973,34 @@ def test_a_payment_is_allocated_in_part_and_the_rest_is_credit(
     ]
 
 
+def test_payments_list_filters(bob_api: APIClient, acme: Partner, supplier: Partner) -> None:
+    """direction, partner and the date range narrow the payments, newest first."""
+    today = TODAY()
+    week_ago = today - datetime.timedelta(days=7)
+
+    def paid(direction: str, partner: Partner, day: datetime.date) -> int:
+        return Payment.objects.create(
+            direction=direction, partner=partner, amount=D(5), currency="EUR", payment_date=day
+        ).pk
+
+    received = paid("in", acme, today)
+    older = paid("in", acme, week_ago)
+    made = paid("out", supplier, today)
+
+    def found(**params: Any) -> list[int]:
+        response = bob_api.get("/api/sales/payments/", params)
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert found() == [made, older, received]
+    assert found(direction="in") == [older, received]
+    assert found(direction="out") == [made]
+    assert found(partner=supplier.pk) == [made]
+    assert found(date_to=str(week_ago)) == [older]
+    assert found(direction="in", date_from=str(today)) == [received]
+    assert "direction" in errors(bob_api.get("/api/sales/payments/", {"direction": "up"}))
+
+
 def test_payments_without_allocations_settle_the_oldest_first(
     maria_api: APIClient, acme: Partner, robot: Product
 ) -> None:

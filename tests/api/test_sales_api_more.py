@@ -258,17 +258,21 @@ def test_a_case_the_agent_cannot_see_is_not_found(
     case = _case(private, acme)
     record = casework.work_record_add(case=case, by=None, quantity=D(1), product=hour)
     for method, url in [
-        ("get", f"/api/cases/{case.number}/work/"),
-        ("post", f"/api/cases/{case.number}/work/"),
-        ("get", f"/api/sales/work/{record.pk}/"),
-        ("patch", f"/api/sales/work/{record.pk}/"),
-        ("delete", f"/api/sales/work/{record.pk}/"),
-        ("post", f"/api/cases/{case.number}/quotation/"),
-        ("post", f"/api/cases/{case.number}/purchase-order/"),
+        ("get", "/api/cases/{case}/work/"),
+        ("post", "/api/cases/{case}/work/"),
+        ("get", "/api/sales/work/{record}/"),
+        ("patch", "/api/sales/work/{record}/"),
+        ("delete", "/api/sales/work/{record}/"),
+        ("post", "/api/cases/{case}/quotation/"),
+        ("post", "/api/cases/{case}/purchase-order/"),
     ]:
-        response = getattr(bob_api, method)(url, {"quantity": "1"}, format="json")
+        send = getattr(bob_api, method)
+        response = send(url.format(case=case.number, record=record.pk), {"quantity": "1"})
         assert response.status_code == 404, (method, url, response.status_code)
-        assert response.json()["detail"] in {"No such case.", "No such record."}
+        unknown = send(url.format(case=999_999, record=999_999), {"quantity": "1"})
+        assert response.json() == unknown.json(), (method, url)
+        expected = "No such record." if "{record}" in url else "No such case."
+        assert response.json()["detail"] == expected, (method, url)
     assert WorkRecord.objects.count() == 1
     assert not Order.objects.exists()
     assert maria_api.get(f"/api/cases/{case.number}/work/").status_code == 200
