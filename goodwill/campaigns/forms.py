@@ -10,12 +10,9 @@ from django import forms
 from django.conf import settings
 
 from goodwill.campaigns.models import Campaign
+from goodwill.lib.forms import PeriodDateField
 
 AMOUNT: dict[str, Any] = {"max_digits": 18, "decimal_places": 2, "min_value": 0}
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _plain(value: Decimal) -> str:
@@ -56,8 +53,8 @@ class CampaignForm(forms.Form):
         help_text="Short and unique, e.g. spring-fair-2026: letters, digits, '-' and '_'.",
     )
     channel = forms.ChoiceField(choices=Campaign.Channel.choices, initial=Campaign.Channel.EMAIL)
-    start_date = forms.DateField(required=False, widget=_date_widget())
-    end_date = forms.DateField(required=False, widget=_date_widget())
+    start_date = PeriodDateField(required=False)
+    end_date = PeriodDateField(required=False)
     budget = forms.DecimalField(
         initial=0, error_messages={"min_value": "The budget cannot be negative."}, **AMOUNT
     )

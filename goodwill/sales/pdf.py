@@ -54,6 +54,7 @@ from goodwill.sales.models import (
     Shipment,
     ShipmentLine,
 )
+from goodwill.sales.shipments import quantity_text
 
 # What WeasyPrint needs from Debian (or Ubuntu) to draw text.
 PDF_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core")
@@ -373,12 +374,6 @@ class ShipmentPdfLine:
     left: str
 
 
-def _quantity(value: Decimal) -> str:
-    """``2.5`` for 2.5000 and ``3`` for 3.0000, as the shipment pages show them."""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _still_to_ship(line: ShipmentLine, state: str) -> Decimal | None:
     """What is left on the line's order line once this shipment is through:
     a done shipment is already in ``quantity_delivered``; an open one is
@@ -439,9 +434,9 @@ def shipment_context(
             ShipmentPdfLine(
                 code=line.product.code if line.product_id and line.product else "",
                 description=line.description,
-                ordered=_quantity(line.order_line.quantity) if line.order_line else "",
-                quantity=_quantity(line.quantity),
-                left="" if left is None else _quantity(left),
+                ordered=quantity_text(line.order_line.quantity) if line.order_line else "",
+                quantity=quantity_text(line.quantity),
+                left="" if left is None else quantity_text(left),
             )
         )
     stamp = ""

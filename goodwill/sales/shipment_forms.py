@@ -9,19 +9,12 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from goodwill.lib.forms import PeriodDateField
 from goodwill.lib.ids import is_valid_id
 from goodwill.sales.models import Shipment, ShipmentLine
+from goodwill.sales.shipments import quantity_text
 
 QUANTITY: dict[str, Any] = {"max_digits": 18, "decimal_places": 4}
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class ShipmentFilterForm(forms.Form):
@@ -59,9 +52,7 @@ class ShipmentForm(forms.Form):
     """The header of a draft or ready shipment, and a quantity per line
     (fields ``quantity_<line id>``)."""
 
-    promised_date = forms.DateField(
-        required=False, widget=_date_widget(), help_text="The date agreed with the partner."
-    )
+    promised_date = PeriodDateField(required=False, help_text="The date agreed with the partner.")
     carrier = forms.CharField(max_length=100, required=False)
     tracking_reference = forms.CharField(max_length=100, required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -89,7 +80,7 @@ class ShipmentForm(forms.Form):
             "notes": shipment.notes,
         }
         for line in lines:
-            initial[f"quantity_{line.pk}"] = _plain(line.quantity)
+            initial[f"quantity_{line.pk}"] = quantity_text(line.quantity)
         return initial
 
     def rows(self) -> list[tuple[ShipmentLine, forms.BoundField]]:
@@ -107,9 +98,7 @@ class ShipmentForm(forms.Form):
 
 
 class ShipmentDoneForm(forms.Form):
-    actual_date = forms.DateField(
-        required=False, widget=_date_widget(), label="Actual date", help_text="Blank: today."
-    )
+    actual_date = PeriodDateField(required=False, label="Actual date", help_text="Blank: today.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,4 +106,4 @@ class ShipmentDoneForm(forms.Form):
 
 
 class ShipmentCreateForm(forms.Form):
-    promised_date = forms.DateField(required=False, widget=_date_widget())
+    promised_date = PeriodDateField(required=False)

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -91,23 +90,14 @@ def shipment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ShipmentFilterForm(request.GET)
     filters = form.filters()
     today = timezone.localdate()
-    queryset = services.shipment_queryset()
-    if filters.get("kind"):
-        queryset = queryset.filter(kind=filters["kind"])
-    if filters.get("state"):
-        queryset = queryset.filter(state=filters["state"])
-    if filters.get("partner"):
-        queryset = queryset.filter(partner_id=int(filters["partner"]))
-    if filters.get("late"):
-        queryset = queryset.filter(services.late_q(today))
-    if filters.get("q"):
-        q = filters["q"]
-        queryset = queryset.filter(
-            Q(number__icontains=q) | Q(partner__name__icontains=q) | Q(order__number__icontains=q)
-        )
     query = urlencode(filters)
     try:
-        page = keyset_page(queryset, sort="-id", cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+        page = keyset_page(
+            services.shipment_list_queryset(filters, today=today),
+            sort="-id",
+            cursor=request.GET.get("cursor"),
+            limit=PAGE_SIZE,
+        )
     except BadCursor as exc:
         messages.warning(request, str(exc))
         return redirect(f"{reverse('sales:shipment_list')}?{query}")

@@ -100,7 +100,8 @@ def _planned_elsewhere(line_ids: list[int], *, exclude: int | None = None) -> di
     }
 
 
-def _quantity_text(value: Decimal) -> str:
+def quantity_text(value: Decimal) -> str:
+    """A quantity as a person would type it: ``2.5`` for 2.5000, ``3`` for 3.0000."""
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -254,8 +255,8 @@ def shipment_update(
         )
         if quantity > left:
             errors.setdefault(f"quantity_{pk}", []).append(
-                f"{lines[pk].description}: only {_quantity_text(max(left, Decimal(0)))} "
-                f"left to ship; {_quantity_text(quantity)} is too much."
+                f"{lines[pk].description}: only {quantity_text(max(left, Decimal(0)))} "
+                f"left to ship; {quantity_text(quantity)} is too much."
             )
     if errors:
         raise ValidationError(errors)
@@ -356,8 +357,8 @@ def _apply_quantities(shipment: Shipment) -> None:
         left = order_line.quantity - order_line.quantity_delivered
         if line.quantity > left:
             raise ValidationError(
-                f"{line.description}: only {_quantity_text(max(left, Decimal(0)))} left to "
-                f"ship on the order; {_quantity_text(line.quantity)} is too much."
+                f"{line.description}: only {quantity_text(max(left, Decimal(0)))} left to "
+                f"ship on the order; {quantity_text(line.quantity)} is too much."
             )
         order_line.quantity_delivered += line.quantity
     OrderLine.objects.bulk_update(list(locked.values()), ["quantity_delivered"])
@@ -395,6 +396,28 @@ def late_q(today: datetime.date) -> Q:
     return Q(state=Shipment.State.DONE, actual_date__gt=F("promised_date")) | Q(
         state__in=OPEN_STATES, promised_date__lt=today
     )
+
+
+def shipment_list_queryset(
+    filters: Mapping[str, str], *, today: datetime.date
+) -> QuerySet[Shipment]:
+    """Shipments matching the list filters: ``kind``, ``state``, ``partner`` (an
+    id), ``late`` and ``q`` (number, partner name or order number)."""
+    shipments = shipment_queryset()
+    if filters.get("kind"):
+        shipments = shipments.filter(kind=filters["kind"])
+    if filters.get("state"):
+        shipments = shipments.filter(state=filters["state"])
+    if filters.get("partner"):
+        shipments = shipments.filter(partner_id=int(filters["partner"]))
+    if filters.get("late"):
+        shipments = shipments.filter(late_q(today))
+    q = filters.get("q")
+    if q:
+        shipments = shipments.filter(
+            Q(number__icontains=q) | Q(partner__name__icontains=q) | Q(order__number__icontains=q)
+        )
+    return shipments
 
 
 def order_left_to_ship(order: Order) -> bool:

@@ -342,7 +342,24 @@ def test_outsiders_are_refused(
     ):
         assert client.get(url).status_code == 403, url
     assert client.post(f"/campaigns/{fair.pk}/delete/").status_code == 403
-    assert Client().get("/campaigns/").status_code == 302
+    assert client.post("/campaigns/new/", {"name": "X", "code": "x"}).status_code == 403
+    assert Campaign.objects.filter(pk=fair.pk).exists()
+    assert not Campaign.objects.filter(code="x").exists()
+
+
+def test_anonymous_visitors_log_in_first(fair: Campaign) -> None:
+    """Every campaign page sends a visitor to the login page and changes nothing."""
+    anonymous = Client()
+    for response in (
+        anonymous.get("/campaigns/"),
+        anonymous.get(f"/campaigns/{fair.pk}/"),
+        anonymous.get("/campaigns/new/"),
+        anonymous.get(f"/campaigns/{fair.pk}/edit/"),
+        anonymous.post(f"/campaigns/{fair.pk}/delete/"),
+    ):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+    assert Campaign.objects.filter(pk=fair.pk).exists()
 
 
 def test_missing_campaigns_are_404(maria_client: Client) -> None:

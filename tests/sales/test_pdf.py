@@ -476,6 +476,13 @@ def test_agents_and_outsiders_cannot_open_the_layout(
         assert client.get("/sales/layout/").status_code == 403
         assert client.post("/sales/layout/", _layout_data()).status_code == 403
         assert client.get("/sales/layout/preview/").status_code == 403
+    for response in (
+        Client().get("/sales/layout/"),
+        Client().post("/sales/layout/", _layout_data()),
+        Client().get("/sales/layout/preview/"),
+    ):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
     assert 'href="/sales/layout/"' not in bob_client.get("/sales/orders/").content.decode()
     assert not DocumentLayout.objects.exists()
 

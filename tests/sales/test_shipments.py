@@ -388,6 +388,11 @@ def test_form_errors_are_shown_next_to_their_fields(
     errors = response.context["form"].errors
     assert errors["promised_date"] == ["Enter a valid date."]
     assert errors[f"quantity_{line.pk}"] == ["The quantity cannot be negative."]
+    response = bob_client.post(url, {"promised_date": "0001-01-01", f"quantity_{line.pk}": "1"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["promised_date"] == [
+        "Enter a date between 1900 and 9998."
+    ]
     response = bob_client.post(url, {f"quantity_{line.pk}": "5"})
     assert response.status_code == 400
     assert response.context["form"].errors[f"quantity_{line.pk}"] == [
@@ -433,17 +438,34 @@ def test_outsiders_are_refused(
         "/sales/shipments/999999/",  # no probing
     ):
         assert client.get(url).status_code == 403, url
-    assert client.post(f"/sales/shipments/{delivery.pk}/done/").status_code == 403
+    for action in ("ready", "done", "cancel"):
+        assert client.post(f"/sales/shipments/{delivery.pk}/{action}/").status_code == 403
+    edit = client.post(f"/sales/shipments/{delivery.pk}/edit/", {"carrier": "Intruder"})
+    assert edit.status_code == 403
     assert client.post(f"/sales/shipments/from-order/{order.pk}/").status_code == 403
     delivery.refresh_from_db()
     assert delivery.state == "draft"
+    assert delivery.carrier == ""
     assert Shipment.objects.count() == 1
 
 
-def test_anonymous_visitors_log_in_first(db: None) -> None:
-    response = Client().get("/sales/shipments/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+def test_anonymous_visitors_log_in_first(acme: Partner, robot: Product) -> None:
+    """Every shipment page sends a visitor to the login page and changes nothing."""
+    order = _order(acme, LineInput(product=robot))
+    delivery = shipments.shipment_create_from_order(order=order, by=None)
+    anonymous = Client()
+    for response in (
+        anonymous.get("/sales/shipments/"),
+        anonymous.get(f"/sales/shipments/{delivery.pk}/"),
+        anonymous.get(f"/sales/shipments/{delivery.pk}/edit/"),
+        anonymous.post(f"/sales/shipments/{delivery.pk}/done/"),
+        anonymous.post(f"/sales/shipments/from-order/{order.pk}/"),
+    ):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+    delivery.refresh_from_db()
+    assert delivery.state == "draft"
+    assert Shipment.objects.count() == 1
 
 
 def test_the_list_filters_and_has_an_empty_state(
