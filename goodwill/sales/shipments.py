@@ -260,16 +260,28 @@ def shipment_update(
             )
     if errors:
         raise ValidationError(errors)
+    what = [
+        f"{getattr(Shipment._meta.get_field(name), 'verbose_name', name)}: "
+        f"{getattr(shipment, name) or '—'} → {value or '—'}"
+        for name, value in values.items()
+        if getattr(shipment, name) != value
+    ]
     for name, value in values.items():
         setattr(shipment, name, value)
     changed = []
     for pk, quantity in wanted.items():
         if lines[pk].quantity != quantity:
+            what.append(
+                f"{lines[pk].description}: {quantity_text(lines[pk].quantity)} → "
+                f"{quantity_text(quantity)}"
+            )
             lines[pk].quantity = quantity
             changed.append(lines[pk])
     ShipmentLine.objects.bulk_update(changed, ["quantity"])
     shipment.updated_at = timezone.now()
     shipment.save()
+    if what:
+        _note(shipment, by=by, action="updated", body=f"{shipment.number}: " + "; ".join(what))
     events.emit("shipment.updated", shipment_id=shipment.pk, by_id=getattr(by, "pk", None))
     return shipment
 
@@ -327,8 +339,7 @@ def shipment_set_state(
             + (f", promised for {shipment.promised_date}" if shipment.promised_date else "")
             + (" (late)" if late else "")
         )
-    if action != "ready":
-        _note(shipment, by=by, action=action, body=body)
+    _note(shipment, by=by, action=action, body=body)
     if action == "done" and shipment.order is not None:
         _note_if_complete(shipment.order, shipment=shipment, by=by)
     events.emit(

@@ -125,7 +125,12 @@ def test_partial_deliveries_add_up_and_the_order_notes_when_all_is_delivered(
     first = shipments.shipment_create_from_order(order=order, by=None)
     line = first.lines.get()
     shipments.shipment_update(shipment=first, by=None, quantities={line.pk: D(1)})
+    edit = TimelineEntry.objects.get(action="updated", subject_id=first.pk)
+    assert edit.body == f"{first.number}: Robot arm: 3 → 1"
+    shipments.shipment_update(shipment=first, by=None, quantities={line.pk: D(1)})
+    assert TimelineEntry.objects.filter(action="updated").count() == 1  # nothing changed
     shipments.shipment_set_state(shipment=first, by=None, action="ready")
+    assert TimelineEntry.objects.filter(action="ready", subject_id=first.pk).exists()
     first = shipments.shipment_set_state(shipment=first, by=None, action="done")
     assert first.actual_date == TODAY
     assert OrderLine.objects.get(order=order).quantity_delivered == D(1)
